@@ -1,0 +1,201 @@
+"""Signoff settings: one module, read from the environment."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("SIGNOFF_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+DEBUG = env_bool("DEBUG", False)
+# The fallback key only signs sessions of a local demo; production sets SECRET_KEY.
+SECRET_KEY = env_str("SECRET_KEY") or "signoff-insecure-local-demo-key-change-me"
+ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSRF_TRUSTED_ORIGINS").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "crispy_forms",
+    "crispy_bootstrap5",
+    "django_q",
+    "flows",
+    "approvals",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def database_config() -> dict:
+    """DATABASE_URL, or a local SQLite file tuned so web and worker write at once."""
+    url = env_str("DATABASE_URL")
+    if url:
+        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        if config["ENGINE"].endswith("sqlite3"):
+            config.update(sqlite_options())
+        return config
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": VAR_DIR / "signoff.sqlite3",
+        # A file, not :memory:, so a qcluster subprocess in the tests sees the data.
+        "TEST": {"NAME": VAR_DIR / "test-signoff.sqlite3"},
+        **sqlite_options(),
+    }
+
+
+def sqlite_options() -> dict:
+    return {
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    }
+
+
+DATABASES = {"default": database_config()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+MEDIA_ROOT = VAR_DIR / "media"
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "approvals:inbox"
+LOGOUT_REDIRECT_URL = "login"
+
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "approvals.auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Signoff API",
+    "DESCRIPTION": "Start flows, answer suspended executions, poll their status.",
+    "VERSION": "1.0.0",
+}
+
+
+def q_cluster_config() -> dict:
+    """django-q2: ORM broker by default, Redis when SIGNOFF_REDIS_URL is set."""
+    config = {
+        "name": env_str("SIGNOFF_QUEUE_NAME", "signoff"),
+        "workers": int(env_float("SIGNOFF_WORKERS", 2)),
+        # The engine's own leases recover lost steps; timeout stays below retry so
+        # django-q2 never starts a long step twice on its own.
+        "timeout": 300,
+        "retry": 360,
+        "max_attempts": 1,
+        "ack_failures": True,
+        # Successful results are not kept: the engine's rows are the record.
+        "save_limit": -1,
+        # ORM broker: how long an idle pusher sleeps; a floor under resume latency.
+        "poll": env_float("SIGNOFF_QUEUE_POLL", 0.02),
+        "catch_up": False,
+        "sync": env_bool("SIGNOFF_SYNC_WORKER", False),
+    }
+    redis_url = env_str("SIGNOFF_REDIS_URL")
+    if redis_url:
+        config["redis"] = redis_url
+    else:
+        config["orm"] = "default"
+    return config
+
+
+Q_CLUSTER = q_cluster_config()
+
+# Engine knobs (see README "Workers").
+SIGNOFF_SWEEP_INTERVAL = env_float("SIGNOFF_SWEEP_INTERVAL", 1.0)
+SIGNOFF_STEP_LEASE_SECONDS = env_float("SIGNOFF_STEP_LEASE_SECONDS", 60.0)
+SIGNOFF_SWEEPER_IN_WORKERS = env_bool("SIGNOFF_SWEEPER_IN_WORKERS", True)
+SIGNOFF_SHELL_TASKS_ENABLED = env_bool("SIGNOFF_SHELL_TASKS_ENABLED", False)
+SIGNOFF_SHELL_TIMEOUT_SECONDS = env_float("SIGNOFF_SHELL_TIMEOUT_SECONDS", 60.0)
+SIGNOFF_HTTP_TIMEOUT_SECONDS = env_float("SIGNOFF_HTTP_TIMEOUT_SECONDS", 10.0)
+# Prefix rewrites for outbound HTTP ("https://reqres.in=http://127.0.0.1:8999,..."):
+# lets the Kestra examples run unchanged against a local server.
+SIGNOFF_OUTBOUND_REWRITES = dict(
+    pair.split("=", 1) for pair in env_str("SIGNOFF_OUTBOUND_REWRITES").split(",") if "=" in pair
+)
+SIGNOFF_BASE_URL = env_str("SIGNOFF_BASE_URL", "http://127.0.0.1:8000")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+    "loggers": {
+        "django_q": {"handlers": ["console"], "level": env_str("Q_LOG_LEVEL", "WARNING"), "propagate": False},
+    },
+}

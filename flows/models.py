@@ -1,0 +1,281 @@
+"""Tenants, flows and their revisions, executions, task runs, suspension tokens, events.
+
+States are written only by flows.engine; these classes hold data and constraints.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Tenant(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="tenants", blank=True
+    )
+
+    def __str__(self):
+        return self.slug
+
+
+class Flow(models.Model):
+    """A flow by its identity; its definitions are FlowRevisions."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="flows")
+    namespace = models.CharField(max_length=200)
+    flow_id = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    latest_revision = models.PositiveIntegerField(default=0)
+    is_paused = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "namespace", "flow_id"], name="flow_unique_per_tenant"
+            )
+        ]
+        ordering = ["namespace", "flow_id"]
+
+    def __str__(self):
+        return f"{self.namespace}.{self.flow_id}"
+
+    @property
+    def latest(self) -> "FlowRevision":
+        return self.revisions.get(revision=self.latest_revision)
+
+
+class FlowRevision(models.Model):
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="revisions")
+    revision = models.PositiveIntegerField()
+    source = models.TextField()
+    definition = models.JSONField()
+    checksum = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["flow", "revision"], name="revision_unique_per_flow"
+            )
+        ]
+        ordering = ["flow", "-revision"]
+
+    def __str__(self):
+        return f"{self.flow} revision {self.revision}"
+
+
+class Execution(models.Model):
+    class State(models.TextChoices):
+        CREATED = "CREATED"
+        QUEUED = "QUEUED"
+        RUNNING = "RUNNING"
+        PAUSED = "PAUSED"
+        SUCCESS = "SUCCESS"
+        WARNING = "WARNING"
+        FAILED = "FAILED"
+        CANCELLED = "CANCELLED"
+
+    TERMINAL = {State.SUCCESS, State.WARNING, State.FAILED, State.CANCELLED}
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="executions")
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="executions")
+    revision = models.ForeignKey(
+        FlowRevision, on_delete=models.PROTECT, related_name="executions"
+    )
+    state = models.CharField(max_length=16, choices=State, default=State.CREATED)
+    inputs = models.JSONField(default=dict, blank=True)
+    labels = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # While set, a worker owns the next step or a wake-up is in the queue; once it
+    # has passed, the sweeper enqueues the execution again (lost worker or message).
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["tenant", "state", "-created_at"]),
+            models.Index(fields=["flow", "-created_at"]),
+            models.Index(
+                fields=["lease_until"],
+                name="execution_lease_idx",
+                condition=Q(lease_until__isnull=False),
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.id)
+
+
+class TaskRun(models.Model):
+    class State(models.TextChoices):
+        CREATED = "CREATED"
+        RUNNING = "RUNNING"
+        PAUSED = "PAUSED"
+        SUCCESS = "SUCCESS"
+        WARNING = "WARNING"
+        FAILED = "FAILED"
+        CANCELLED = "CANCELLED"
+
+    DONE = {State.SUCCESS, State.WARNING}
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    execution = models.ForeignKey(
+        Execution, on_delete=models.CASCADE, related_name="task_runs"
+    )
+    # Tasks form a tree: a flowable task's children carry their parent and branch.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    branch = models.CharField(max_length=50, blank=True)
+    path = models.CharField(max_length=500)
+    task_id = models.CharField(max_length=200)
+    task_type = models.CharField(max_length=200)
+    state = models.CharField(max_length=16, choices=State, default=State.CREATED)
+    attempt = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # A worker owns a RUNNING step until lease_until; past it, the step is retaken.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    wake_at = models.DateTimeField(null=True, blank=True)
+    outputs = models.JSONField(default=dict, blank=True)
+    logs = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["started_at", "path"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["execution", "path"], name="one_task_run_per_path"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["wake_at"],
+                name="taskrun_wake_idx",
+                condition=Q(wake_at__isnull=False),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.path} ({self.state})"
+
+
+class SuspensionToken(models.Model):
+    class State(models.TextChoices):
+        WAITING = "WAITING"
+        RESUMED = "RESUMED"
+        EXPIRED = "EXPIRED"
+        CANCELLED = "CANCELLED"
+
+    class Screen(models.TextChoices):
+        APPROVAL = "approval"
+        FORM = "form"
+        REVIEW = "review"
+        RESUME = "resume"
+
+    class Behavior(models.TextChoices):
+        RESUME = "RESUME"
+        WARN = "WARN"
+        FAIL = "FAIL"
+        CANCEL = "CANCEL"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="tokens")
+    execution = models.ForeignKey(
+        Execution, on_delete=models.CASCADE, related_name="tokens"
+    )
+    task_run = models.ForeignKey(TaskRun, on_delete=models.CASCADE, related_name="tokens")
+    state = models.CharField(max_length=16, choices=State, default=State.WAITING)
+    screen = models.CharField(max_length=16, choices=Screen, default=Screen.RESUME)
+    schema = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+    assignees = models.JSONField(default=list, blank=True)
+    approvals_required = models.PositiveIntegerField(default=1)
+    allow_self_approval = models.BooleanField(default=False)
+    behavior = models.CharField(max_length=8, choices=Behavior, default=Behavior.RESUME)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    resolved_by_name = models.CharField(max_length=150, blank=True)
+    channel = models.CharField(max_length=32, blank=True)
+    response = models.JSONField(null=True, blank=True)
+    # sha256 of a one-click link's secret; the secret itself is never stored.
+    secret_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task_run"],
+                condition=Q(state="WAITING"),
+                name="one_waiting_token_per_pause",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "state", "expires_at"]),
+            models.Index(
+                fields=["expires_at"],
+                name="token_waiting_deadline_idx",
+                condition=Q(state="WAITING"),
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.id)
+
+
+class ExecutionEvent(models.Model):
+    """One row per state transition: the audit trail."""
+
+    class Subject(models.TextChoices):
+        EXECUTION = "execution"
+        TASK_RUN = "task_run"
+        TOKEN = "token"
+
+    execution = models.ForeignKey(
+        Execution, on_delete=models.CASCADE, related_name="events"
+    )
+    subject = models.CharField(max_length=16, choices=Subject)
+    subject_id = models.CharField(max_length=64)
+    from_state = models.CharField(max_length=16, blank=True)
+    to_state = models.CharField(max_length=16)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    channel = models.CharField(max_length=32, blank=True)
+    at = models.DateTimeField()
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["execution", "at"])]
+
+    def __str__(self):
+        return f"{self.subject} {self.from_state}->{self.to_state}"

@@ -1,0 +1,27 @@
+"""The task registry: every accepted type name (full Kestra names and aliases)."""
+
+from flows.tasks.base import TaskType
+from flows.tasks.core import Fail, Log, Return, Sleep
+from flows.tasks.http import Request, SlackIncomingWebhook
+from flows.tasks.pause import Pause
+from flows.tasks.shell import Commands
+
+_ALL: tuple[TaskType, ...] = (
+    Return(),
+    Log(),
+    Fail(),
+    Sleep(),
+    Pause(),
+    Request(),
+    SlackIncomingWebhook(),
+    Commands(),
+)
+
+TASK_TYPES: dict[str, TaskType] = {
+    name: task_type for task_type in _ALL for name in (task_type.name, *task_type.aliases)
+}
+
+
+def get_task_type(type_name: str) -> TaskType | None:
+    """The task type for a full name or alias, or None."""
+    return TASK_TYPES.get(type_name)

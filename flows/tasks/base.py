@@ -1,0 +1,93 @@
+"""What every task type is: its properties (checked at load) and its run()."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+# Properties Kestra accepts on every task; Signoff accepts and ignores the rest.
+COMMON_PROPERTIES = {
+    "id",
+    "type",
+    "description",
+    "disabled",
+    "timeout",
+    "retry",
+    "allowFailure",
+    "allowWarning",
+    "logLevel",
+    "logToFile",
+    "workerGroup",
+    "runIf",
+}
+
+
+@dataclass(frozen=True)
+class Property:
+    """One property a task type accepts; `kind` drives load-time checks.
+
+    kinds: string, template (a string that may hold {{ }}), duration, bool, int,
+    enum (with choices), list, map, any, inputs (input definitions), task (one
+    nested runnable task), tasks (a list of nested tasks).
+    """
+
+    kind: str = "any"
+    required: bool = False
+    choices: tuple[str, ...] = ()
+
+
+@dataclass
+class StepContext:
+    """Everything a task run may read; `render` applies the sandboxed templating."""
+
+    execution_id: str
+    task: dict
+    variables: dict
+    started_at: datetime
+    render: Any  # Callable[[Any], Any]: renders strings, lists and maps recursively
+    settings: Any = None
+
+
+@dataclass
+class Done:
+    outputs: dict = field(default_factory=dict)
+    warning: bool = False
+    logs: list = field(default_factory=list)
+
+
+@dataclass
+class Suspend:
+    """Stop the execution and wait for a person (or a deadline)."""
+
+    screen: str
+    schema: list
+    message: str = ""
+    assignees: list = field(default_factory=list)
+    approvals_required: int = 1
+    allow_self_approval: bool = False
+    behavior: str = "RESUME"
+    expires_at: datetime | None = None
+    logs: list = field(default_factory=list)
+
+
+@dataclass
+class SleepUntil:
+    wake_at: datetime
+
+
+class TaskError(Exception):
+    """A task run failed with a message the user should see."""
+
+
+class TaskType:
+    """Base for task types: name, aliases, properties, extra checks and run()."""
+
+    name: str = ""
+    aliases: tuple[str, ...] = ()
+    properties: dict[str, Property] = {}
+
+    def check(self, task: dict) -> list[str]:
+        """Checks beyond the property kinds; returns problems as sentences."""
+        return []
+
+    def run(self, ctx: StepContext) -> Done | Suspend | SleepUntil:
+        raise NotImplementedError
