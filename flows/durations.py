@@ -12,9 +12,9 @@ from django.utils.dateparse import parse_duration as _django_parse_duration
 
 _NUMBER = r"\d+(?:[.,]\d+)?"
 _ISO_RE = re.compile(
-    rf"(?P<sign>[-+]?)P"
-    r"(?:(?P<years>\d+(?:[.,]\d+)?)Y)?"
-    r"(?:(?P<months>\d+(?:[.,]\d+)?)M)?"
+    r"(?P<sign>[-+]?)P"
+    rf"(?:(?P<years>{_NUMBER})Y)?"
+    rf"(?:(?P<months>{_NUMBER})M)?"
     rf"(?:(?P<weeks>{_NUMBER})W)?"
     rf"(?P<rest>(?:{_NUMBER}D)?"
     rf"(?:T(?=\d)(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?)",

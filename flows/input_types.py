@@ -7,6 +7,7 @@ with a short sentence for the user. Converters accept their own output, so
 stored values can be fed back in unchanged.
 """
 
+import contextlib
 import datetime as dt
 import json
 import math
@@ -78,10 +79,8 @@ def to_float(value, defn=None):
     if isinstance(value, int | float) and not isinstance(value, bool):
         number = float(value)
     elif isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):
             number = float(value.strip())
-        except ValueError:
-            pass
     if number is None or not math.isfinite(number):
         raise ValueError("Enter a number.")
     return number
@@ -114,10 +113,8 @@ def to_datetime(value, defn=None):
     elif isinstance(value, dt.date):
         moment = dt.datetime.combine(value, dt.time())
     elif isinstance(value, str):
-        try:
-            moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            pass
+        with contextlib.suppress(ValueError):
+            moment = dt.datetime.fromisoformat(value.strip())
     if moment is None:
         raise ValueError("Enter a valid date and time (ISO 8601).")
     if moment.tzinfo is None:

@@ -18,14 +18,11 @@ TYPES: frozenset[str] = frozenset(input_types.CONVERTERS)
 ALIASES = {"BOOL": "BOOLEAN", "SELECT": "ENUM"}
 
 _ID_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_-]*(\.[a-zA-Z_][a-zA-Z0-9_-]*)*")
-_KEYS = {
-    "id", "type", "description", "defaults", "required", "values", "min", "max",
-    "validator", "displayName", "itemType", "after", "before", "name",
-}  # fmt: skip
+_KEYS = {"id", "type", "description", "defaults", "required", "values", "min", "max"}
+_KEYS |= {"validator", "displayName", "itemType", "after", "before", "name"}
 # Kestra properties that are harmless to ignore here.
-_IGNORED = {
-    "dependsOn", "autoSelectFirst", "allowCustomValue", "expression", "prefill",
-}  # fmt: skip
+_IGNORED = {"dependsOn", "autoSelectFirst", "allowCustomValue", "expression"}
+_IGNORED |= {"prefill"}
 _CHOICE_TYPES = {"ENUM", "MULTISELECT"}
 _ITEM_TYPES = TYPES - {"ARRAY", "MULTISELECT", "ENUM", "FILE"}
 REQUIRED_MESSAGE = "This field is required."
@@ -111,7 +108,7 @@ def _parse_one(item: Any, index: int, where: str) -> InputDef:
 
 def _failer(prefix: str, input_id: str):
     def fail(problem: str):
-        raise InputDefinitionError(f"{prefix}: {problem}.", input_id)
+        raise InputDefinitionError(f"{prefix}: {problem.rstrip('.')}.", input_id)
 
     return fail
 
@@ -154,9 +151,16 @@ def _build(item: Mapping, input_id: str, type_: str, fail) -> InputDef:
         try:
             default = _convert(defn, item["defaults"])
         except ValueError as exc:
-            fail(f"the default {item['defaults']!r} is not valid: {exc}")
+            hint = _hint(defn, item["defaults"])
+            fail(f"the default {item['defaults']!r} is not valid: {exc}{hint}")
         defn = InputDef(**fields, default=default, has_default=True)
     return defn
+
+
+def _hint(defn: InputDef, value: Any) -> str:
+    if defn.type == "TIME" and isinstance(value, int):
+        return " (quote times in YAML, e.g. '10:30', or YAML reads them as numbers)"
+    return ""
 
 
 def _text(item: Mapping, key: str, fail) -> str:
@@ -170,7 +174,7 @@ def _parse_values(item: Mapping, type_: str, fail) -> tuple:
     values = item.get("values")
     if type_ not in _CHOICE_TYPES:
         if values:
-            fail(f"values are only allowed on ENUM, SELECT and MULTISELECT, not {type_}")
+            fail(f"values are only allowed on ENUM, SELECT, MULTISELECT; not {type_}")
         return ()
     if not isinstance(values, list) or not values:
         fail(f"{type_} needs a non-empty list of values")
@@ -281,7 +285,7 @@ def validate(
         errors[key] = [f"Unknown field; expected one of: {expected}."]
     if errors:
         raise InputValidationError(errors)
-    return nest(result)
+    return nest({d.id: result[d.id] for d in defs})
 
 
 def _clean(defn: InputDef, value: Any, partial: bool) -> Any:
@@ -350,8 +354,8 @@ def flatten(nested: Mapping, *, groups: set[str] | None = None) -> dict:
     def walk(node: Mapping, prefix: str) -> None:
         for key, value in node.items():
             path = f"{prefix}{key}"
-            unfold = groups is None or path in groups
-            if isinstance(value, Mapping) and unfold and value:
+            unfold = bool(value) if groups is None else path in groups
+            if isinstance(value, Mapping) and unfold:
                 walk(value, path + ".")
             else:
                 flat[path] = value

@@ -1,0 +1,183 @@
+"""Set up a demo tenant, users and the example flows, then run web and worker.
+
+Running it again is harmless: rows are reused, unchanged flows keep their
+revision, and the logins printed at the end always work.
+"""
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from flows import loader
+from flows.models import Tenant
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+USERS = {
+    "admin": {"is_superuser": True, "is_staff": True, "groups": []},
+    "manager": {"is_superuser": False, "is_staff": False, "groups": ["managers"]},
+    "employee": {"is_superuser": False, "is_staff": False, "groups": []},
+}
+STOP_GRACE_SECONDS = 10
+
+
+class Command(BaseCommand):
+    help = "Create a demo tenant, users and the example flows; run web and worker."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", help="password of all three demo users")
+        parser.add_argument("--no-serve", action="store_true", help="set up only")
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args, **options):
+        call_command("migrate", verbosity=0, interactive=False)
+        tenant, logins = set_up_tenant(options["password"])
+        self.print_flows(loader.load_paths(tenant, [EXAMPLES_DIR]))
+        self.print_logins(options["host"], options["port"], logins)
+        if not options["no_serve"]:
+            serve(options["host"], options["port"], self.stdout)
+
+    def print_flows(self, outcomes) -> None:
+        for path, outcome in outcomes:
+            if isinstance(outcome, loader.LoadResult):
+                flow = outcome.flow
+                line = f"{flow.namespace}.{flow.flow_id} revision {outcome.revision.revision}"
+                self.stdout.write(line)
+            else:
+                self.stdout.write(f"skipped {path.name}: {describe_error(outcome)}")
+
+    def print_logins(self, host: str, port: int, logins: dict[str, str]) -> None:
+        url = f"http://{host}:{port}/"
+        self.stdout.write(f"\nSignoff: {url}\nAdmin:   {url}admin/\nLogins:")
+        for username, password in logins.items():
+            self.stdout.write(f"  {username} / {password}")
+
+
+def describe_error(error: Exception) -> str:
+    """The problems of a rejected file, without repeating its name on each one."""
+    problems = getattr(error, "problems", None)
+    if not problems:
+        return str(error)
+    parts = []
+    for problem in problems:
+        line = f"line {problem.line}: " if problem.line is not None else ""
+        task = f"task '{problem.task_id}': " if problem.task_id is not None else ""
+        parts.append(f"{line}{task}{problem.message}")
+    return "; ".join(parts)
+
+
+@transaction.atomic
+def set_up_tenant(password: str | None) -> tuple[Tenant, dict[str, str]]:
+    """Create or update the demo tenant and users; return their passwords."""
+    tenant, _ = Tenant.objects.get_or_create(slug="demo", defaults={"name": "Demo"})
+    logins = {}
+    for username, spec in USERS.items():
+        logins[username] = password or secrets.token_urlsafe(9)
+        tenant.members.add(set_up_user(username, spec, logins[username]))
+    return tenant, logins
+
+
+def set_up_user(username: str, spec: dict, password: str):
+    user, _ = get_user_model().objects.get_or_create(
+        username=username, defaults={"email": f"{username}@example.com"}
+    )
+    user.is_superuser = spec["is_superuser"]
+    user.is_staff = spec["is_staff"]
+    user.is_active = True
+    user.set_password(password)
+    user.save()
+    for name in spec["groups"]:
+        user.groups.add(Group.objects.get_or_create(name=name)[0])
+    return user
+
+
+def serve(host: str, port: int, stdout) -> None:
+    """Run runserver and qcluster until either exits or we are told to stop."""
+    manage = str(Path(settings.BASE_DIR) / "manage.py")
+    worker_env = dict(os.environ)
+    if not worker_env.get("SIGNOFF_OUTBOUND_REWRITES"):
+        sink_port = start_http_sink()
+        rewrite = f"https://reqres.in=http://127.0.0.1:{sink_port}"
+        worker_env["SIGNOFF_OUTBOUND_REWRITES"] = rewrite
+        stdout.write(f"Outbound HTTP: {rewrite}")
+    stdout.write("Starting web server and worker; Ctrl-C stops both.")
+    stdout.flush()
+    # Own sessions: a Ctrl-C reaches only this process, which forwards it once.
+    processes = {
+        "web server": spawn([manage, "runserver", f"{host}:{port}", "--noreload"]),
+        "worker": spawn([manage, "qcluster"], env=worker_env),
+    }
+    received = watch(processes)
+    stop_all(processes, received or signal.SIGTERM)
+    if received is None:
+        dead = [f"{n} (exit {p.returncode})" for n, p in processes.items() if p.poll()]
+        raise CommandError(f"stopped because {', '.join(dead) or 'a process'} ended")
+
+
+def spawn(args: list[str], env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, *args], env=env, start_new_session=True)
+
+
+def watch(processes: dict[str, subprocess.Popen]) -> int | None:
+    """Wait until a signal arrives (returned) or a process exits (None)."""
+    received: list[int] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda number, frame: received.append(number))
+    while not received and all(p.poll() is None for p in processes.values()):
+        time.sleep(0.2)
+    return received[0] if received else None
+
+
+def stop_all(processes: dict[str, subprocess.Popen], signum: int) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signum)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for process in processes.values():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class SinkHandler(BaseHTTPRequestHandler):
+    """Answers every request 200 with a small JSON body (offline stand-in)."""
+
+    def answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        body = json.dumps({"ok": True, "path": self.path}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = answer
+
+    def log_message(self, format, *args) -> None:
+        pass
+
+
+def start_http_sink() -> int:
+    """Serve SinkHandler on a free local port in a daemon thread; return the port."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SinkHandler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server.server_address[1]
