@@ -270,19 +270,20 @@ def validate(
         raise InputValidationError({"__all__": ["Expected a map of input values."]})
     errors: dict[str, list[str]] = {}
     flat = _flatten_submission(data or {}, defs, errors)
+    expected = ", ".join(d.id for d in defs) or "(none)"
+    ids = {d.id for d in defs}
+    for key in [k for k in flat if k not in ids]:
+        errors[key] = [f"Unknown field; expected one of: {expected}."]
     result: dict[str, Any] = {}
     # Files last, and only stored when everything else is valid.
     for defn in sorted(defs, key=lambda d: d.type == "FILE"):
-        value = flat.pop(defn.id, None)
+        value = flat.get(defn.id)
         if errors and input_types.is_upload(value):
             continue
         try:
             result[defn.id] = _clean(defn, value, partial)
         except ValueError as exc:
             errors[defn.id] = [str(exc)]
-    expected = ", ".join(d.id for d in defs) or "(none)"
-    for key in flat:
-        errors[key] = [f"Unknown field; expected one of: {expected}."]
     if errors:
         raise InputValidationError(errors)
     return nest({d.id: result[d.id] for d in defs})

@@ -52,13 +52,14 @@ class Command(BaseCommand):
             serve(options["host"], options["port"], self.stdout)
 
     def print_flows(self, outcomes) -> None:
+        self.stdout.write("Flows in tenant demo:")
         for path, outcome in outcomes:
             if isinstance(outcome, loader.LoadResult):
                 flow = outcome.flow
                 line = f"{flow.namespace}.{flow.flow_id} revision {outcome.revision.revision}"
-                self.stdout.write(line)
+                self.stdout.write(f"  {line}")
             else:
-                self.stdout.write(f"skipped {path.name}: {describe_error(outcome)}")
+                self.stdout.write(f"  skipped {path.name}: {describe_error(outcome)}")
 
     def print_logins(self, host: str, port: int, logins: dict[str, str]) -> None:
         url = f"http://{host}:{port}/"
