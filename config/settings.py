@@ -29,7 +29,9 @@ def env_float(name: str, default: float) -> float:
 DEBUG = env_bool("DEBUG", False)
 # The fallback key only signs sessions of a local demo; production sets SECRET_KEY.
 SECRET_KEY = env_str("SECRET_KEY") or "signoff-insecure-local-demo-key-change-me"
-ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h]
+ALLOWED_HOSTS = [
+    h for h in env_str("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h
+]
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSRF_TRUSTED_ORIGINS").split(",") if o]
 
 INSTALLED_APPS = [
@@ -89,8 +91,9 @@ def database_config() -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": VAR_DIR / "signoff.sqlite3",
-        # A file, not :memory:, so a qcluster subprocess in the tests sees the data.
-        "TEST": {"NAME": VAR_DIR / "test-signoff.sqlite3"},
+        # A file, not :memory:, so a qcluster subprocess in the tests sees the data;
+        # one per test process, so parallel runs never share (or inherit) a WAL.
+        "TEST": {"NAME": VAR_DIR / f"test-{os.getpid()}.sqlite3"},
         **sqlite_options(),
     }
 
@@ -126,7 +129,9 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "approvals:inbox"
 LOGOUT_REDIRECT_URL = "login"
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -186,7 +191,9 @@ SIGNOFF_HTTP_TIMEOUT_SECONDS = env_float("SIGNOFF_HTTP_TIMEOUT_SECONDS", 10.0)
 # Prefix rewrites for outbound HTTP ("https://reqres.in=http://127.0.0.1:8999,..."):
 # lets the Kestra examples run unchanged against a local server.
 SIGNOFF_OUTBOUND_REWRITES = dict(
-    pair.split("=", 1) for pair in env_str("SIGNOFF_OUTBOUND_REWRITES").split(",") if "=" in pair
+    pair.split("=", 1)
+    for pair in env_str("SIGNOFF_OUTBOUND_REWRITES").split(",")
+    if "=" in pair
 )
 SIGNOFF_BASE_URL = env_str("SIGNOFF_BASE_URL", "http://127.0.0.1:8000")
 
@@ -196,6 +203,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
     "loggers": {
-        "django_q": {"handlers": ["console"], "level": env_str("Q_LOG_LEVEL", "WARNING"), "propagate": False},
+        "django_q": {
+            "handlers": ["console"],
+            "level": env_str("Q_LOG_LEVEL", "WARNING"),
+            "propagate": False,
+        },
     },
 }

@@ -1,4 +1,4 @@
-"""Admin: everything inspectable, engine-owned fields read-only, actions via the engine."""
+"""Admin: everything inspectable, engine-owned fields read-only, engine actions."""
 
 from django.contrib import admin, messages
 
@@ -54,7 +54,14 @@ class FlowRevisionAdmin(admin.ModelAdmin):
     list_display = ["flow", "revision", "created_at"]
     list_select_related = ["flow"]
     search_fields = ["flow__namespace", "flow__flow_id"]
-    readonly_fields = ["flow", "revision", "checksum", "source", "definition", "created_at"]
+    readonly_fields = [
+        "flow",
+        "revision",
+        "checksum",
+        "source",
+        "definition",
+        "created_at",
+    ]
 
     def has_add_permission(self, request):
         return False
@@ -62,7 +69,16 @@ class FlowRevisionAdmin(admin.ModelAdmin):
 
 class TaskRunInline(ReadOnlyInline):
     model = TaskRun
-    fields = ["path", "task_type", "state", "attempt", "started_at", "ended_at", "outputs", "error"]
+    fields = [
+        "path",
+        "task_type",
+        "state",
+        "attempt",
+        "started_at",
+        "ended_at",
+        "outputs",
+        "error",
+    ]
     readonly_fields = fields
     ordering = ["started_at"]
 
@@ -70,13 +86,31 @@ class TaskRunInline(ReadOnlyInline):
 class TokenInline(ReadOnlyInline):
     model = SuspensionToken
     fk_name = "execution"
-    fields = ["id", "state", "screen", "expires_at", "resolved_by_name", "resolved_at", "channel", "response"]
+    fields = [
+        "id",
+        "state",
+        "screen",
+        "expires_at",
+        "resolved_by_name",
+        "resolved_at",
+        "channel",
+        "response",
+    ]
     readonly_fields = fields
 
 
 class EventInline(ReadOnlyInline):
     model = ExecutionEvent
-    fields = ["at", "subject", "subject_id", "from_state", "to_state", "actor_name", "channel", "data"]
+    fields = [
+        "at",
+        "subject",
+        "subject_id",
+        "from_state",
+        "to_state",
+        "actor_name",
+        "channel",
+        "data",
+    ]
     readonly_fields = fields
     show_change_link = False
 
@@ -89,8 +123,18 @@ class ExecutionAdmin(admin.ModelAdmin):
     search_fields = ["id"]
     date_hierarchy = "created_at"
     readonly_fields = [
-        "id", "tenant", "flow", "revision", "state", "inputs", "labels", "created_by",
-        "created_at", "started_at", "ended_at", "lease_until",
+        "id",
+        "tenant",
+        "flow",
+        "revision",
+        "state",
+        "inputs",
+        "labels",
+        "created_by",
+        "created_at",
+        "started_at",
+        "ended_at",
+        "lease_until",
     ]
     inlines = [TaskRunInline, TokenInline, EventInline]
     actions = ["cancel_executions"]
@@ -104,20 +148,46 @@ class ExecutionAdmin(admin.ModelAdmin):
             engine.cancel(pk, actor=request.user, channel="admin")
             for pk in queryset.values_list("pk", flat=True)
         )
-        self.message_user(request, f"Cancelled {cancelled} execution(s).", messages.SUCCESS)
+        self.message_user(
+            request, f"Cancelled {cancelled} execution(s).", messages.SUCCESS
+        )
 
 
 @admin.register(SuspensionToken)
 class SuspensionTokenAdmin(admin.ModelAdmin):
-    list_display = ["id", "execution", "state", "screen", "expires_at", "resolved_by_name", "channel"]
+    list_display = [
+        "id",
+        "execution",
+        "state",
+        "screen",
+        "expires_at",
+        "resolved_by_name",
+        "channel",
+    ]
     list_filter = ["state", "screen", "tenant", "channel"]
     list_select_related = ["execution"]
     search_fields = ["id", "execution__id"]
     exclude = ["secret_hash"]
     readonly_fields = [
-        "id", "tenant", "execution", "task_run", "state", "screen", "schema", "message",
-        "assignees", "approvals_required", "allow_self_approval", "behavior", "created_at",
-        "expires_at", "resolved_at", "resolved_by", "resolved_by_name", "channel", "response",
+        "id",
+        "tenant",
+        "execution",
+        "task_run",
+        "state",
+        "screen",
+        "schema",
+        "message",
+        "assignees",
+        "approvals_required",
+        "allow_self_approval",
+        "behavior",
+        "created_at",
+        "expires_at",
+        "resolved_at",
+        "resolved_by",
+        "resolved_by_name",
+        "channel",
+        "response",
     ]
 
     def has_add_permission(self, request):
@@ -126,7 +196,15 @@ class SuspensionTokenAdmin(admin.ModelAdmin):
 
 @admin.register(ExecutionEvent)
 class ExecutionEventAdmin(admin.ModelAdmin):
-    list_display = ["at", "execution", "subject", "from_state", "to_state", "actor_name", "channel"]
+    list_display = [
+        "at",
+        "execution",
+        "subject",
+        "from_state",
+        "to_state",
+        "actor_name",
+        "channel",
+    ]
     list_filter = ["subject", "to_state", "channel"]
     search_fields = ["execution__id", "subject_id", "actor_name"]
     readonly_fields = [f.name for f in ExecutionEvent._meta.fields]

@@ -72,7 +72,9 @@ class AlreadyConsumed(EngineError):
 
 class Expired(EngineError):
     def __init__(self, token: SuspensionToken):
-        super().__init__(f"suspension {token.pk} expired at {token.expires_at.isoformat()}")
+        super().__init__(
+            f"suspension {token.pk} expired at {token.expires_at.isoformat()}"
+        )
         self.token = token
 
 
@@ -92,7 +94,18 @@ def _lease() -> timedelta:
 # ---------------------------------------------------------------- transitions
 
 
-def _move(model, pk, execution_id, source, target, *, actor=None, channel="", data=None, **fields) -> bool:
+def _move(
+    model,
+    pk,
+    execution_id,
+    source,
+    target,
+    *,
+    actor=None,
+    channel="",
+    data=None,
+    **fields,
+) -> bool:
     """Move one row from `source` to `target` if it is still in `source`; audit it."""
     if target not in MOVES[model].get(source, set()):
         raise IllegalMove(f"{model.__name__} cannot move from {source} to {target}")
@@ -127,7 +140,9 @@ def _enqueue(execution_id) -> None:
 # ---------------------------------------------------------------- start
 
 
-def start_execution(flow: Flow, data: dict | None = None, *, actor=None, labels=None) -> Execution:
+def start_execution(
+    flow: Flow, data: dict | None = None, *, actor=None, labels=None
+) -> Execution:
     """Validate the inputs against the flow's latest revision and queue a new run.
 
     Raises inputs.InputValidationError naming each bad input.
@@ -200,7 +215,14 @@ def _claim_next(execution: Execution) -> steps.Step | None:
     """Start (or retake) the next task, or finish the execution; None if no step."""
     moment = now()
     if execution.state == E.CREATED:
-        _move(Execution, execution.pk, execution.pk, E.CREATED, E.RUNNING, started_at=moment)
+        _move(
+            Execution,
+            execution.pk,
+            execution.pk,
+            E.CREATED,
+            E.RUNNING,
+            started_at=moment,
+        )
         execution.state, execution.started_at = E.RUNNING, moment
     if execution.state != E.RUNNING:
         _release(execution)
@@ -228,7 +250,9 @@ def _claim_next(execution: Execution) -> steps.Step | None:
     )
 
 
-def _start_task_run(execution, found: steps.Next, moment, lease_until) -> TaskRun | None:
+def _start_task_run(
+    execution, found: steps.Next, moment, lease_until
+) -> TaskRun | None:
     if found.kind == "start":
         run = TaskRun.objects.create(
             execution=execution,
@@ -243,12 +267,19 @@ def _start_task_run(execution, found: steps.Next, moment, lease_until) -> TaskRu
         _audit(execution.pk, TaskRun, run.pk, "", T.RUNNING, {"attempt": 1})
         return run
     run = found.run
-    retaken = TaskRun.objects.filter(pk=run.pk, state=T.RUNNING, attempt=run.attempt).update(
-        attempt=run.attempt + 1, lease_until=lease_until, started_at=moment
-    )
+    retaken = TaskRun.objects.filter(
+        pk=run.pk, state=T.RUNNING, attempt=run.attempt
+    ).update(attempt=run.attempt + 1, lease_until=lease_until, started_at=moment)
     if not retaken:
         return None
-    _audit(execution.pk, TaskRun, run.pk, T.RUNNING, T.RUNNING, {"attempt": run.attempt + 1, "reason": "lease expired"})
+    _audit(
+        execution.pk,
+        TaskRun,
+        run.pk,
+        T.RUNNING,
+        T.RUNNING,
+        {"attempt": run.attempt + 1, "reason": "lease expired"},
+    )
     run.attempt, run.started_at = run.attempt + 1, moment
     return run
 
@@ -273,20 +304,40 @@ def _release(execution: Execution) -> None:
 def _finish(execution: Execution, runs: dict[str, TaskRun]) -> None:
     warned = any(run.state == T.WARNING for run in runs.values())
     target = E.WARNING if warned else E.SUCCESS
-    _move(Execution, execution.pk, execution.pk, E.RUNNING, target, ended_at=now(), lease_until=None)
+    _move(
+        Execution,
+        execution.pk,
+        execution.pk,
+        E.RUNNING,
+        target,
+        ended_at=now(),
+        lease_until=None,
+    )
 
 
 def _record(execution: Execution, step: steps.Step, outcome: steps.Outcome) -> bool:
     """Record a step's outcome; True when the execution should go on."""
     if execution.state != E.RUNNING:
         return False  # cancelled or failed while the step ran
-    current = TaskRun.objects.filter(pk=step.task_run_id, state=T.RUNNING, attempt=step.attempt)
+    current = TaskRun.objects.filter(
+        pk=step.task_run_id, state=T.RUNNING, attempt=step.attempt
+    )
     if not current.exists():
         return False  # a later attempt owns this step now
     pk, ex = step.task_run_id, execution.pk
     if isinstance(outcome, Done):
         target = T.WARNING if outcome.warning else T.SUCCESS
-        return _move(TaskRun, pk, ex, T.RUNNING, target, outputs=outcome.outputs, logs=outcome.logs, ended_at=now(), lease_until=None)
+        return _move(
+            TaskRun,
+            pk,
+            ex,
+            T.RUNNING,
+            target,
+            outputs=outcome.outputs,
+            logs=outcome.logs,
+            ended_at=now(),
+            lease_until=None,
+        )
     if isinstance(outcome, SleepUntil):
         current.update(wake_at=outcome.wake_at, lease_until=None)
         _release(execution)
@@ -294,13 +345,39 @@ def _record(execution: Execution, step: steps.Step, outcome: steps.Outcome) -> b
     if isinstance(outcome, Suspend):
         _suspend(execution, step, outcome)
         return False
-    _move(TaskRun, pk, ex, T.RUNNING, T.FAILED, error=outcome.error, ended_at=now(), lease_until=None)
-    _move(Execution, ex, ex, E.RUNNING, E.FAILED, ended_at=now(), lease_until=None, data={"error": outcome.error})
+    _move(
+        TaskRun,
+        pk,
+        ex,
+        T.RUNNING,
+        T.FAILED,
+        error=outcome.error,
+        ended_at=now(),
+        lease_until=None,
+    )
+    _move(
+        Execution,
+        ex,
+        ex,
+        E.RUNNING,
+        E.FAILED,
+        ended_at=now(),
+        lease_until=None,
+        data={"error": outcome.error},
+    )
     return False
 
 
 def _suspend(execution: Execution, step: steps.Step, pause: Suspend) -> None:
-    _move(TaskRun, step.task_run_id, execution.pk, T.RUNNING, T.PAUSED, logs=pause.logs, lease_until=None)
+    _move(
+        TaskRun,
+        step.task_run_id,
+        execution.pk,
+        T.RUNNING,
+        T.PAUSED,
+        logs=pause.logs,
+        lease_until=None,
+    )
     token = SuspensionToken.objects.create(
         tenant_id=execution.tenant_id,
         execution=execution,
@@ -316,7 +393,15 @@ def _suspend(execution: Execution, step: steps.Step, pause: Suspend) -> None:
     )
     data = {"expires_at": pause.expires_at.isoformat() if pause.expires_at else None}
     _audit(execution.pk, SuspensionToken, token.pk, "", S.WAITING, data)
-    _move(Execution, execution.pk, execution.pk, E.RUNNING, E.PAUSED, lease_until=None, data={"token": str(token.pk)})
+    _move(
+        Execution,
+        execution.pk,
+        execution.pk,
+        E.RUNNING,
+        E.PAUSED,
+        lease_until=None,
+        data={"token": str(token.pk)},
+    )
 
 
 # ---------------------------------------------------------------- resume and timeouts
@@ -324,7 +409,11 @@ def _suspend(execution: Execution, step: steps.Step, pause: Suspend) -> None:
 
 def waiting_token_for(execution_id) -> SuspensionToken:
     """The execution's one waiting token (the API accepts an execution id too)."""
-    token = SuspensionToken.objects.filter(execution_id=execution_id).order_by("-created_at").first()
+    token = (
+        SuspensionToken.objects.filter(execution_id=execution_id)
+        .order_by("-created_at")
+        .first()
+    )
     if token is None:
         raise NotFound(f"no suspension for execution {execution_id}")
     return token
@@ -339,7 +428,9 @@ def check_open(token: SuspensionToken, moment: datetime | None = None) -> None:
         raise Expired(token)
 
 
-def resume(token: SuspensionToken, data: dict | None, *, actor=None, channel: str = "api") -> SuspensionToken:
+def resume(
+    token: SuspensionToken, data: dict | None, *, actor=None, channel: str = "api"
+) -> SuspensionToken:
     """Validate the answer, consume the token (one conditional UPDATE), continue.
 
     Raises AlreadyConsumed (409), Expired (410) or inputs.InputValidationError (400).
@@ -350,7 +441,9 @@ def resume(token: SuspensionToken, data: dict | None, *, actor=None, channel: st
 
 
 @transaction.atomic
-def consume(token: SuspensionToken, values: dict, *, actor=None, channel: str = "api") -> SuspensionToken:
+def consume(
+    token: SuspensionToken, values: dict, *, actor=None, channel: str = "api"
+) -> SuspensionToken:
     """Consume a waiting token with already validated values and schedule the rest."""
     moment = now()
     claimed = (
@@ -391,17 +484,39 @@ def _audit_token(token, target, actor, channel, data) -> None:
 
 
 def _pause_outputs(values: dict, by: str, moment: datetime) -> dict:
-    outputs = {"onResume": values, "resumed": {"by": by, "on": moment.isoformat(), "to": E.RUNNING}}
+    outputs = {
+        "onResume": values,
+        "resumed": {"by": by, "on": moment.isoformat(), "to": E.RUNNING},
+    }
     for key in ("decision", "comment"):
         if key in values:
             outputs[key] = values[key]
     return outputs
 
 
-def _continue_after_pause(token, task_state, outputs, *, actor=None, channel="") -> None:
+def _continue_after_pause(
+    token, task_state, outputs, *, actor=None, channel=""
+) -> None:
     ex = token.execution_id
-    _move(TaskRun, token.task_run_id, ex, T.PAUSED, task_state, outputs=outputs, ended_at=now())
-    _move(Execution, ex, ex, E.PAUSED, E.RUNNING, actor=actor, channel=channel, lease_until=now() + _lease())
+    _move(
+        TaskRun,
+        token.task_run_id,
+        ex,
+        T.PAUSED,
+        task_state,
+        outputs=outputs,
+        ended_at=now(),
+    )
+    _move(
+        Execution,
+        ex,
+        ex,
+        E.PAUSED,
+        E.RUNNING,
+        actor=actor,
+        channel=channel,
+        lease_until=now() + _lease(),
+    )
     _enqueue(ex)
 
 
@@ -409,8 +524,13 @@ def _continue_after_pause(token, task_state, outputs, *, actor=None, channel="")
 def expire(token_id, moment: datetime | None = None) -> bool:
     """Apply a due deadline's behavior; False if the token was answered first."""
     moment = moment or now()
-    claimed = SuspensionToken.objects.filter(pk=token_id, state=S.WAITING, expires_at__lte=moment).update(
-        state=S.EXPIRED, resolved_at=moment, resolved_by_name=SYSTEM_ACTOR, channel="timeout"
+    claimed = SuspensionToken.objects.filter(
+        pk=token_id, state=S.WAITING, expires_at__lte=moment
+    ).update(
+        state=S.EXPIRED,
+        resolved_at=moment,
+        resolved_by_name=SYSTEM_ACTOR,
+        channel="timeout",
     )
     if claimed != 1:
         return False
@@ -423,11 +543,21 @@ def expire(token_id, moment: datetime | None = None) -> bool:
         target = T.SUCCESS if behavior == SuspensionToken.Behavior.RESUME else T.WARNING
         _continue_after_pause(token, target, outputs, channel="timeout")
     elif behavior == SuspensionToken.Behavior.FAIL:
-        _move(TaskRun, token.task_run_id, ex, T.PAUSED, T.FAILED, error="pause expired", ended_at=moment)
+        _move(
+            TaskRun,
+            token.task_run_id,
+            ex,
+            T.PAUSED,
+            T.FAILED,
+            error="pause expired",
+            ended_at=moment,
+        )
         _move(Execution, ex, ex, E.PAUSED, E.FAILED, channel="timeout", ended_at=moment)
     else:
         _move(TaskRun, token.task_run_id, ex, T.PAUSED, T.CANCELLED, ended_at=moment)
-        _move(Execution, ex, ex, E.PAUSED, E.CANCELLED, channel="timeout", ended_at=moment)
+        _move(
+            Execution, ex, ex, E.PAUSED, E.CANCELLED, channel="timeout", ended_at=moment
+        )
     return True
 
 
@@ -442,12 +572,24 @@ def expire_due(moment: datetime | None = None, limit: int = 500) -> int:
 def wake(task_run_id, moment: datetime | None = None) -> bool:
     """End a due Sleep and wake its execution; False if it was not due or taken."""
     moment = moment or now()
-    run = TaskRun.objects.filter(pk=task_run_id, state=T.RUNNING, wake_at__lte=moment).first()
+    run = TaskRun.objects.filter(
+        pk=task_run_id, state=T.RUNNING, wake_at__lte=moment
+    ).first()
     if run is None:
         return False
-    if not _move(TaskRun, run.pk, run.execution_id, T.RUNNING, T.SUCCESS, wake_at=None, ended_at=moment):
+    if not _move(
+        TaskRun,
+        run.pk,
+        run.execution_id,
+        T.RUNNING,
+        T.SUCCESS,
+        wake_at=None,
+        ended_at=moment,
+    ):
         return False
-    Execution.objects.filter(pk=run.execution_id, state=E.RUNNING).update(lease_until=moment + _lease())
+    Execution.objects.filter(pk=run.execution_id, state=E.RUNNING).update(
+        lease_until=moment + _lease()
+    )
     _enqueue(run.execution_id)
     return True
 
@@ -461,12 +603,16 @@ def wake_due(moment: datetime | None = None, limit: int = 500) -> int:
 def recover_lost(moment: datetime | None = None, limit: int = 500) -> int:
     """Re-enqueue executions whose worker or wake-up message was lost (lease passed)."""
     moment = moment or now()
-    lost = Execution.objects.filter(state__in=(E.CREATED, E.RUNNING), lease_until__lt=moment)
+    lost = Execution.objects.filter(
+        state__in=(E.CREATED, E.RUNNING), lease_until__lt=moment
+    )
     recovered = 0
     for pk, lease_until in lost.values_list("pk", "lease_until")[:limit]:
         with transaction.atomic():
             # Only one sweeper re-enqueues a given lapse: the lease is the condition.
-            if Execution.objects.filter(pk=pk, lease_until=lease_until).update(lease_until=moment + _lease()):
+            if Execution.objects.filter(pk=pk, lease_until=lease_until).update(
+                lease_until=moment + _lease()
+            ):
                 _enqueue(pk)
                 recovered += 1
     return recovered
@@ -474,8 +620,18 @@ def recover_lost(moment: datetime | None = None, limit: int = 500) -> int:
 
 def next_due() -> datetime | None:
     """The earliest pending deadline or wake-up, so the sweeper can sleep until then."""
-    token = SuspensionToken.objects.filter(state=S.WAITING, expires_at__isnull=False).order_by("expires_at").values_list("expires_at", flat=True).first()
-    wake_at = TaskRun.objects.filter(state=T.RUNNING, wake_at__isnull=False).order_by("wake_at").values_list("wake_at", flat=True).first()
+    token = (
+        SuspensionToken.objects.filter(state=S.WAITING, expires_at__isnull=False)
+        .order_by("expires_at")
+        .values_list("expires_at", flat=True)
+        .first()
+    )
+    wake_at = (
+        TaskRun.objects.filter(state=T.RUNNING, wake_at__isnull=False)
+        .order_by("wake_at")
+        .values_list("wake_at", flat=True)
+        .first()
+    )
     return min((d for d in (token, wake_at) if d), default=None)
 
 
@@ -490,8 +646,33 @@ def cancel(execution_id, *, actor=None, channel: str = "admin") -> bool:
         return False
     moment = now()
     for token in execution.tokens.filter(state=S.WAITING):
-        if SuspensionToken.objects.filter(pk=token.pk, state=S.WAITING).update(state=S.CANCELLED, resolved_at=moment, resolved_by=actor, resolved_by_name=_actor_name(actor), channel=channel):
+        if SuspensionToken.objects.filter(pk=token.pk, state=S.WAITING).update(
+            state=S.CANCELLED,
+            resolved_at=moment,
+            resolved_by=actor,
+            resolved_by_name=_actor_name(actor),
+            channel=channel,
+        ):
             _audit_token(token, S.CANCELLED, actor, channel, {})
     for run in execution.task_runs.filter(state__in=(T.RUNNING, T.PAUSED)):
-        _move(TaskRun, run.pk, execution.pk, run.state, T.CANCELLED, ended_at=moment, lease_until=None, wake_at=None)
-    return _move(Execution, execution.pk, execution.pk, execution.state, E.CANCELLED, actor=actor, channel=channel, ended_at=moment, lease_until=None)
+        _move(
+            TaskRun,
+            run.pk,
+            execution.pk,
+            run.state,
+            T.CANCELLED,
+            ended_at=moment,
+            lease_until=None,
+            wake_at=None,
+        )
+    return _move(
+        Execution,
+        execution.pk,
+        execution.pk,
+        execution.state,
+        E.CANCELLED,
+        actor=actor,
+        channel=channel,
+        ended_at=moment,
+        lease_until=None,
+    )

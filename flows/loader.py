@@ -103,7 +103,8 @@ def parse_flow(source: str, filename: str = "<string>") -> dict:
     data = checker.load(source)
     definition = checker.check_flow(data) if data is not None else None
     if checker.problems or definition is None:
-        raise FlowDefinitionError(checker.problems)
+        # Stable sort: problems on one line keep the order they were found in.
+        raise FlowDefinitionError(sorted(checker.problems, key=lambda p: p.line or 0))
     return definition
 
 
@@ -250,7 +251,9 @@ def iter_tasks(tasks: list[dict]) -> Iterator[dict]:
 
 
 def _suggest(word: str, candidates: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    candidates = list(candidates)
+    same_letters = [c for c in candidates if c.lower() == word.lower()]
+    close = same_letters or difflib.get_close_matches(word, candidates, n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
@@ -492,9 +495,17 @@ class _Checker:
         task = self.task_properties(item, task_type, task_id)
         # check() may assume well-formed properties, so it only sees a clean task.
         if len(self.problems) == before:
-            for message in task_type.check(task):
+            for message in self.type_checks(task_type, task):
                 self.add(item.line, message, task_id)
         return task
+
+    @staticmethod
+    def type_checks(task_type, task: dict) -> list[str]:
+        try:
+            return list(task_type.check(task))
+        except Exception as exc:  # a user's odd value must not become a traceback
+            name = _short_name(task_type.name)
+            return [f"{name} could not check this task ({type(exc).__name__}: {exc})"]
 
     def register_task_id(self, item, task_id: str) -> None:
         if task_id in self.task_lines:
@@ -546,6 +557,12 @@ class _Checker:
             schema = self.inputs(item, key, key, task_id)
             return _BAD if schema is None else schema
         if prop.kind == "task":
+            if not isinstance(value, dict):
+                message = f"'{key}' must be one task (a mapping with id and type), "
+                self.add(
+                    item.line_of(key), message + f"not {_describe(value)}", task_id
+                )
+                return _BAD
             task = self.task(value, item.line_of(key), task_id)
             return _BAD if task is None else task
         if prop.kind == "tasks":

@@ -83,7 +83,9 @@ class Execution(models.Model):
     TERMINAL = {State.SUCCESS, State.WARNING, State.FAILED, State.CANCELLED}
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="executions")
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="executions"
+    )
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="executions")
     revision = models.ForeignKey(
         FlowRevision, on_delete=models.PROTECT, related_name="executions"
@@ -199,7 +201,9 @@ class SuspensionToken(models.Model):
     execution = models.ForeignKey(
         Execution, on_delete=models.CASCADE, related_name="tokens"
     )
-    task_run = models.ForeignKey(TaskRun, on_delete=models.CASCADE, related_name="tokens")
+    task_run = models.ForeignKey(
+        TaskRun, on_delete=models.CASCADE, related_name="tokens"
+    )
     state = models.CharField(max_length=16, choices=State, default=State.WAITING)
     screen = models.CharField(max_length=16, choices=Screen, default=Screen.RESUME)
     schema = models.JSONField(default=list, blank=True)

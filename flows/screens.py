@@ -11,18 +11,37 @@ DECISIONS = ("Approved", "Rejected")
 
 _BUILT_IN = {
     "approval": [
-        {"id": "decision", "type": "ENUM", "values": list(DECISIONS), "description": "Approve or reject."},
-        {"id": "comment", "type": "STRING", "required": False, "description": "Optional comment."},
+        {
+            "id": "decision",
+            "type": "ENUM",
+            "values": list(DECISIONS),
+            "description": "Approve or reject.",
+        },
+        {
+            "id": "comment",
+            "type": "STRING",
+            "required": False,
+            "description": "Optional comment.",
+        },
     ],
     "review": [
-        {"id": "acknowledged", "type": "BOOLEAN", "description": "I have reviewed this."},
-        {"id": "comment", "type": "STRING", "required": False, "description": "Optional comment."},
+        {
+            "id": "acknowledged",
+            "type": "BOOLEAN",
+            "description": "I have reviewed this.",
+        },
+        {
+            "id": "comment",
+            "type": "STRING",
+            "required": False,
+            "description": "Optional comment.",
+        },
     ],
 }
 
 
 def response_fields(screen: str, schema: list) -> list[InputDef]:
-    """The screen's own fields followed by the onResume inputs (those win on a clash)."""
+    """The screen's own fields, then the onResume inputs (which win on a clash)."""
     own = inputs.parse_definitions(schema, where="onResume input")
     taken = {field.id for field in own}
     built_in = inputs.parse_definitions(
@@ -35,7 +54,9 @@ def validate_response(screen: str, schema: list, data) -> dict:
     """Typed, defaulted answer values, or InputValidationError naming each bad field."""
     values = inputs.validate(response_fields(screen, schema), data or {})
     if screen == "review" and values.get("acknowledged") is not True:
-        raise InputValidationError({"acknowledged": ["Acknowledge the review to resume."]})
+        raise InputValidationError(
+            {"acknowledged": ["Acknowledge the review to resume."]}
+        )
     return values
 
 

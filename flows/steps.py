@@ -55,9 +55,9 @@ def find_next(tasks: list[dict], runs: dict[str, TaskRun], now: datetime) -> Nex
             return Next("start", task, path)
         if run.state in TaskRun.DONE:
             continue
-        if run.state == TaskRun.State.RUNNING and run.wake_at is None:
-            if run.lease_until is None or run.lease_until < now:
-                return Next("retake", task, path, run)
+        running = run.state == TaskRun.State.RUNNING and run.wake_at is None
+        if running and (run.lease_until is None or run.lease_until < now):
+            return Next("retake", task, path, run)
         return Next("wait")
     return Next("done")
 
@@ -69,9 +69,15 @@ def build_variables(execution: Execution, runs: dict[str, TaskRun]) -> dict:
     return {
         "inputs": execution.inputs,
         "outputs": {
-            run.task_id: run.outputs for run in runs.values() if run.state in TaskRun.DONE
+            run.task_id: run.outputs
+            for run in runs.values()
+            if run.state in TaskRun.DONE
         },
-        "flow": {"id": flow.flow_id, "namespace": flow.namespace, "revision": execution.revision.revision},
+        "flow": {
+            "id": flow.flow_id,
+            "namespace": flow.namespace,
+            "revision": execution.revision.revision,
+        },
         "execution": {"id": str(execution.id), "startDate": _iso(execution.started_at)},
         "labels": execution.labels,
         "vars": definition.get("variables") or {},
@@ -84,7 +90,11 @@ def run_step(step: Step) -> Outcome:
     variables = {
         **step.variables,
         "task": {"id": task["id"], "type": task["type"]},
-        "taskrun": {"id": str(step.task_run_id), "startDate": _iso(step.started_at), "attemptsCount": step.attempt},
+        "taskrun": {
+            "id": str(step.task_run_id),
+            "startDate": _iso(step.started_at),
+            "attemptsCount": step.attempt,
+        },
     }
     ctx = StepContext(
         execution_id=step.execution_id,
@@ -101,7 +111,9 @@ def run_step(step: Step) -> Outcome:
     except (TaskError, templating.RenderError, ValueError) as exc:
         return Failure(str(exc))
     except Exception as exc:  # a bug in a task must fail the run, not the worker
-        logger.exception("task %s of execution %s crashed", task["id"], step.execution_id)
+        logger.exception(
+            "task %s of execution %s crashed", task["id"], step.execution_id
+        )
         return Failure(f"{type(exc).__name__}: {exc}")
 
 

@@ -7,6 +7,7 @@ uses the same conditional UPDATEs as a resume, so any number of them may run at 
 """
 
 import logging
+import os
 import threading
 
 from django.conf import settings
@@ -51,20 +52,34 @@ def run_forever(stop: threading.Event) -> None:
 
 def start_thread() -> threading.Thread:
     thread = threading.Thread(
-        target=run_forever, args=(threading.Event(),), name="signoff-sweeper", daemon=True
+        target=run_forever,
+        args=(threading.Event(),),
+        name="signoff-sweeper",
+        daemon=True,
     )
     thread.start()
     return thread
 
 
+_started_in_pid: int | None = None
+
+
 def _on_worker_spawn(sender, proc_name, **kwargs) -> None:
-    if settings.SIGNOFF_SWEEPER_IN_WORKERS:
-        start_thread()
+    """One sweeper per worker process; none when django-q2 runs tasks inline (sync)."""
+    global _started_in_pid
+    from django_q.conf import Conf
+
+    if (
+        Conf.SYNC
+        or not settings.SIGNOFF_SWEEPER_IN_WORKERS
+        or _started_in_pid == os.getpid()
+    ):
+        return
+    _started_in_pid = os.getpid()
+    start_thread()
 
 
 def connect_to_worker_spawn() -> None:
     from django_q.signals import post_spawn
 
     post_spawn.connect(_on_worker_spawn, dispatch_uid="signoff-sweeper")
-
-

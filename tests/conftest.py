@@ -1,6 +1,7 @@
 """Shared fixtures: tenants, users, flows from YAML, and the engine run in-process."""
 
 import textwrap
+from pathlib import Path
 
 import pytest
 from django_q.conf import Conf
@@ -21,6 +22,12 @@ def tenant(db):
 
 
 @pytest.fixture
+def default_tenant(db):
+    """The migration's tenant; recreated when a transactional test flushed it."""
+    return TenantFactory(slug="default", name="Default")
+
+
+@pytest.fixture
 def user(tenant):
     return UserFactory(username="alice", tenants=[tenant])
 
@@ -38,10 +45,20 @@ def make_flow(tenant):
 
 @pytest.fixture
 def run_on_commit(django_capture_on_commit_callbacks):
-    """Run a callable and then its on-commit work (the enqueued steps), like a worker."""
+    """Run a callable, then its on-commit work (the enqueued steps) like a worker."""
 
     def run(func, *args, **kwargs):
         with django_capture_on_commit_callbacks(execute=True):
             return func(*args, **kwargs)
 
     return run
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Django removes a SQLite test database but not its -wal and -shm files."""
+    from django.conf import settings
+
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if name and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        for suffix in ("-wal", "-shm"):
+            Path(f"{name}{suffix}").unlink(missing_ok=True)

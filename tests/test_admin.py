@@ -41,22 +41,34 @@ def test_execution_page_shows_task_runs_tokens_and_events(admin_client, executio
 
 def test_execution_list_filters_by_state_and_searches_by_id(admin_client, execution):
     url = reverse("admin:flows_execution_changelist")
-    assert str(execution.pk) in admin_client.get(url, {"state": "PAUSED"}).content.decode()
-    assert str(execution.pk) not in admin_client.get(url, {"state": "SUCCESS"}).content.decode()
-    assert str(execution.pk) in admin_client.get(url, {"q": str(execution.pk)}).content.decode()
+    assert (
+        str(execution.pk) in admin_client.get(url, {"state": "PAUSED"}).content.decode()
+    )
+    assert (
+        str(execution.pk)
+        not in admin_client.get(url, {"state": "SUCCESS"}).content.decode()
+    )
+    assert (
+        str(execution.pk)
+        in admin_client.get(url, {"q": str(execution.pk)}).content.decode()
+    )
 
 
 def test_flow_page_lists_revisions(admin_client, make_flow):
     flow = make_flow(FLOW)
     make_flow(FLOW.replace("release", "deploy"))
-    page = admin_client.get(reverse("admin:flows_flow_change", args=[flow.pk])).content.decode()
+    page = admin_client.get(
+        reverse("admin:flows_flow_change", args=[flow.pk])
+    ).content.decode()
     flow.refresh_from_db()
     assert flow.latest_revision == 2 and ">2<" in page and ">1<" in page
 
 
 def test_cancel_action_goes_through_the_engine(admin_client, execution):
     url = reverse("admin:flows_execution_changelist")
-    admin_client.post(url, {"action": "cancel_executions", "_selected_action": [execution.pk]})
+    admin_client.post(
+        url, {"action": "cancel_executions", "_selected_action": [execution.pk]}
+    )
     execution.refresh_from_db()
     assert execution.state == Execution.State.CANCELLED
     assert execution.events.filter(to_state="CANCELLED", actor_name="root").exists()

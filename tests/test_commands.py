@@ -82,11 +82,19 @@ def paused(flow, run_on_commit):
 
 
 def test_resume_by_execution_id_as_a_user(paused, user, run_on_commit):
-    output = run_on_commit(resume, str(paused.execution_id), {"approved": True}, "--as", "alice")
+    output = run_on_commit(
+        resume, str(paused.execution_id), {"approved": True}, "--as", "alice"
+    )
     paused.refresh_from_db()
     assert "resumed execution" in output and "as alice" in output
-    assert paused.state == "RESUMED" and paused.channel == "cli" and paused.resolved_by == user
-    assert paused.execution.task_runs.get(task_id="done").outputs["value"] == "Ada: True"
+    assert (
+        paused.state == "RESUMED"
+        and paused.channel == "cli"
+        and paused.resolved_by == user
+    )
+    assert (
+        paused.execution.task_runs.get(task_id="done").outputs["value"] == "Ada: True"
+    )
 
 
 def test_resume_by_token_id_reports_already_resumed(paused, run_on_commit):

@@ -53,6 +53,8 @@ def test_demo_sets_up_tenant_users_and_flows_twice_without_duplicates(shell_disa
 def test_demo_without_password_prints_new_working_logins_each_run(shell_disabled):
     for _ in range(2):
         output = run_demo()
-        line = next(x for x in output.splitlines() if x.strip().startswith("employee /"))
+        line = next(
+            x for x in output.splitlines() if x.strip().startswith("employee /")
+        )
         password = line.split(" / ", 1)[1]
         assert authenticate(username="employee", password=password) is not None

@@ -48,7 +48,7 @@ tasks:
         defaults: Well-deserved
   - id: after
     type: Return
-    format: "{{{{ outputs.wait.onResume.reason }}}} by {{{{ outputs.wait.resumed.by }}}}"
+    format: "{{{{ outputs.wait.onResume.reason }}}} by {{{{outputs.wait.resumed.by}}}}"
 """
 
 
@@ -85,9 +85,9 @@ def test_flow_runs_to_success_with_outputs_and_logs(make_flow, run_on_commit):
 def test_every_transition_writes_an_event(make_flow, run_on_commit):
     execution = run_on_commit(engine.start_execution, make_flow(SIMPLE), {})
     moves = list(
-        ExecutionEvent.objects.filter(execution=execution, subject="execution").values_list(
-            "from_state", "to_state"
-        )
+        ExecutionEvent.objects.filter(
+            execution=execution, subject="execution"
+        ).values_list("from_state", "to_state")
     )
     assert moves == [("", E.CREATED), (E.CREATED, E.RUNNING), (E.RUNNING, E.SUCCESS)]
     task_moves = ExecutionEvent.objects.filter(execution=execution, subject="task_run")
@@ -109,7 +109,11 @@ def test_pause_suspends_with_a_token_and_frees_the_worker(paused):
     assert token.state == S.WAITING and token.screen == "form"
     assert token.message == "Please check prepared"
     assert token.tenant_id == execution.tenant_id
-    assert timedelta(minutes=9) < token.expires_at - timezone.now() <= timedelta(minutes=10)
+    assert (
+        timedelta(minutes=9)
+        < token.expires_at - timezone.now()
+        <= timedelta(minutes=10)
+    )
     assert [f["id"] for f in token.schema] == ["approved", "reason"]
     assert run(execution)["wait"].state == T.PAUSED
     assert "after" not in run(execution)
@@ -122,7 +126,11 @@ def test_resume_continues_with_the_answer_and_who_gave_it(paused, user, run_on_c
     token.refresh_from_db()
     runs = run(execution)
     assert execution.state == E.SUCCESS
-    assert token.state == S.RESUMED and token.resolved_by == user and token.channel == "cli"
+    assert (
+        token.state == S.RESUMED
+        and token.resolved_by == user
+        and token.channel == "cli"
+    )
     assert token.response == {"approved": True, "reason": "Enjoy"}  # default filled in
     assert runs["wait"].outputs["onResume"] == {"approved": True, "reason": "Enjoy"}
     assert runs["wait"].outputs["resumed"]["by"] == "alice"
@@ -146,10 +154,14 @@ def test_second_resume_is_refused_as_already_consumed(paused, user, run_on_commi
     # even a caller holding a stale copy of the token loses at the UPDATE
     with pytest.raises(engine.AlreadyConsumed):
         engine.consume(token, {}, actor=user)
-    assert ExecutionEvent.objects.filter(subject="token", to_state=S.RESUMED).count() == 1
+    assert (
+        ExecutionEvent.objects.filter(subject="token", to_state=S.RESUMED).count() == 1
+    )
 
 
-def test_resume_after_the_deadline_is_refused_before_the_sweeper_runs(paused, user, monkeypatch):
+def test_resume_after_the_deadline_is_refused_before_the_sweeper_runs(
+    paused, user, monkeypatch
+):
     execution, token = paused()
     later = token.expires_at + timedelta(seconds=1)
     monkeypatch.setattr(engine, "now", lambda: later)
@@ -170,7 +182,9 @@ def test_resume_after_the_deadline_is_refused_before_the_sweeper_runs(paused, us
         ("CANCEL", E.CANCELLED, T.CANCELLED),
     ],
 )
-def test_timeout_applies_the_behavior(paused, run_on_commit, behavior, execution_state, pause_state):
+def test_timeout_applies_the_behavior(
+    paused, run_on_commit, behavior, execution_state, pause_state
+):
     execution, token = paused(behavior)
     assert run_on_commit(engine.expire_due, token.expires_at) == 1
     execution.refresh_from_db()
@@ -186,7 +200,10 @@ def test_timeout_resume_gives_every_field_its_default(paused, run_on_commit):
     execution, token = paused("RESUME")
     run_on_commit(engine.expire_due, token.expires_at)
     runs = run(execution)
-    assert runs["wait"].outputs["onResume"] == {"approved": True, "reason": "Well-deserved"}
+    assert runs["wait"].outputs["onResume"] == {
+        "approved": True,
+        "reason": "Well-deserved",
+    }
     assert runs["wait"].outputs["resumed"]["by"] == "system"
     assert runs["after"].outputs["value"] == "Well-deserved by system"
 
@@ -209,15 +226,23 @@ def test_pause_without_duration_waits_forever(make_flow, run_on_commit):
     assert engine.expire_due(timezone.now() + timedelta(days=3650)) == 0
 
 
-def test_task_timeout_is_the_deadline_when_there_is_no_pause_duration(make_flow, run_on_commit):
-    flow = make_flow("id: f\nnamespace: acme\ntasks:\n  - id: wait\n    type: Pause\n    timeout: PT1H\n")
+def test_task_timeout_is_the_deadline_when_there_is_no_pause_duration(
+    make_flow, run_on_commit
+):
+    flow = make_flow(
+        "id: f\nnamespace: acme\ntasks:\n"
+        "  - id: wait\n    type: Pause\n    timeout: PT1H\n"
+    )
     execution = run_on_commit(engine.start_execution, flow, {})
     token = SuspensionToken.objects.get(execution=execution)
     assert token.expires_at - execution.task_runs.get().started_at == timedelta(hours=1)
 
 
 def test_a_render_error_fails_the_task_run_with_the_message(make_flow, run_on_commit):
-    flow = make_flow("id: f\nnamespace: acme\ntasks:\n  - id: r\n    type: Return\n    format: '{{ nope.value }}'\n")
+    flow = make_flow(
+        "id: f\nnamespace: acme\ntasks:\n"
+        "  - id: r\n    type: Return\n    format: '{{ nope.value }}'\n"
+    )
     execution = run_on_commit(engine.start_execution, flow, {})
     execution.refresh_from_db()
     task_run = execution.task_runs.get()
@@ -236,12 +261,15 @@ def test_sandbox_refuses_unsafe_attribute_access(make_flow, run_on_commit):
 
 def test_sleep_holds_no_worker_and_wakes_when_due(make_flow, run_on_commit):
     flow = make_flow(
-        "id: f\nnamespace: acme\ntasks:\n  - id: nap\n    type: Sleep\n    duration: PT30S\n"
+        "id: f\nnamespace: acme\ntasks:\n"
+        "  - id: nap\n    type: Sleep\n    duration: PT30S\n"
         "  - id: done\n    type: Return\n    format: awake\n"
     )
     execution = run_on_commit(engine.start_execution, flow, {})
     nap = execution.task_runs.get(task_id="nap")
-    assert nap.state == T.RUNNING and nap.wake_at == nap.started_at + timedelta(seconds=30)
+    assert nap.state == T.RUNNING and nap.wake_at == nap.started_at + timedelta(
+        seconds=30
+    )
     assert run_on_commit(engine.wake_due, nap.wake_at - timedelta(seconds=1)) == 0
     assert run_on_commit(engine.wake_due, nap.wake_at) == 1
     execution.refresh_from_db()
@@ -249,9 +277,13 @@ def test_sleep_holds_no_worker_and_wakes_when_due(make_flow, run_on_commit):
     assert run(execution)["done"].outputs == {"value": "awake"}
 
 
-def test_a_step_whose_worker_died_is_retaken_after_its_lease(make_flow, run_on_commit, monkeypatch):
+def test_a_step_whose_worker_died_is_retaken_after_its_lease(
+    make_flow, run_on_commit, monkeypatch
+):
     flow = make_flow(SIMPLE)
-    execution = engine.start_execution(flow, {})  # on-commit never runs: the message is lost
+    execution = engine.start_execution(
+        flow, {}
+    )  # on-commit never runs: the message is lost
     assert engine.recover_lost(timezone.now()) == 0  # lease still valid
     later = timezone.now() + timedelta(hours=1)
     assert run_on_commit(engine.recover_lost, later) == 1
@@ -259,12 +291,16 @@ def test_a_step_whose_worker_died_is_retaken_after_its_lease(make_flow, run_on_c
     assert execution.state == E.SUCCESS
 
 
-def test_a_running_step_is_retaken_with_a_new_attempt(make_flow, run_on_commit, monkeypatch):
+def test_a_running_step_is_retaken_with_a_new_attempt(
+    make_flow, run_on_commit, monkeypatch
+):
     flow = make_flow(SIMPLE)
     execution = engine.start_execution(flow, {})
     # A worker claims the first step and dies before recording it.
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(engine.steps, "run_step", lambda step: (_ for _ in ()).throw(SystemExit))
+        patch.setattr(
+            engine.steps, "run_step", lambda step: (_ for _ in ()).throw(SystemExit)
+        )
         with pytest.raises(SystemExit):
             engine.advance(execution.pk)
     hello = execution.task_runs.get(task_id="hello")
@@ -283,7 +319,12 @@ def test_advance_twice_runs_each_task_once(make_flow, run_on_commit):
     engine.advance(execution.pk)
     engine.advance(execution.pk)
     assert TaskRun.objects.filter(execution=execution).count() == 2
-    assert ExecutionEvent.objects.filter(execution=execution, to_state=E.SUCCESS, subject="execution").count() == 1
+    assert (
+        ExecutionEvent.objects.filter(
+            execution=execution, to_state=E.SUCCESS, subject="execution"
+        ).count()
+        == 1
+    )
 
 
 def test_cancel_closes_waiting_tokens_and_paused_runs(paused, user):

@@ -18,7 +18,9 @@ _ALL: tuple[TaskType, ...] = (
 )
 
 TASK_TYPES: dict[str, TaskType] = {
-    name: task_type for task_type in _ALL for name in (task_type.name, *task_type.aliases)
+    name: task_type
+    for task_type in _ALL
+    for name in (task_type.name, *task_type.aliases)
 }
 
 

@@ -3,7 +3,14 @@
 from django.utils import timezone
 
 from flows.durations import parse_duration
-from flows.tasks.base import Done, Property, SleepUntil, StepContext, TaskError, TaskType
+from flows.tasks.base import (
+    Done,
+    Property,
+    SleepUntil,
+    StepContext,
+    TaskError,
+    TaskType,
+)
 
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 

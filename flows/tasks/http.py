@@ -17,7 +17,11 @@ def _call(method: str, url: str, **kwargs) -> httpx.Response:
 
 class Request(TaskType):
     name = "io.kestra.plugin.core.http.Request"
-    aliases = ("Request", "io.kestra.plugin.fs.http.Request", "io.kestra.core.tasks.http.Request")
+    aliases = (
+        "Request",
+        "io.kestra.plugin.fs.http.Request",
+        "io.kestra.core.tasks.http.Request",
+    )
     properties = {
         "uri": Property("template", required=True),
         "method": Property("enum", choices=METHODS),
@@ -43,7 +47,9 @@ class Request(TaskType):
             kwargs["content"] = str(ctx.render(task["body"])).encode()
         response = _call(method, uri, **kwargs)
         if response.status_code >= 400 and not task.get("allowFailed", False):
-            raise TaskError(f"{method} {uri} answered {response.status_code}: {response.text[:500]}")
+            raise TaskError(
+                f"{method} {uri} answered {response.status_code}: {response.text[:500]}"
+            )
         return Done(
             outputs={
                 "uri": uri,
@@ -68,8 +74,14 @@ class SlackIncomingWebhook(TaskType):
         if ctx.task.get("payload") is not None:
             body = str(ctx.render(ctx.task["payload"])).encode()
         else:
-            body = httpx.Request("POST", "x", json={"text": ctx.render(ctx.task.get("messageText", ""))}).content
-        response = _call("POST", url, content=body, headers={"Content-Type": "application/json"})
+            body = httpx.Request(
+                "POST", "x", json={"text": ctx.render(ctx.task.get("messageText", ""))}
+            ).content
+        response = _call(
+            "POST", url, content=body, headers={"Content-Type": "application/json"}
+        )
         if response.status_code >= 400:
-            raise TaskError(f"Slack webhook answered {response.status_code}: {response.text[:500]}")
+            raise TaskError(
+                f"Slack webhook answered {response.status_code}: {response.text[:500]}"
+            )
         return Done(outputs={"code": response.status_code})

@@ -36,11 +36,15 @@ class Pause(TaskType):
     def run(self, ctx: StepContext) -> Suspend:
         task = ctx.task
         schema = task.get("onResume") or []
-        duration_text = task.get("pauseDuration") or task.get("delay") or task.get("timeout")
+        duration_text = (
+            task.get("pauseDuration") or task.get("delay") or task.get("timeout")
+        )
         expires_at = None
         if duration_text:
             try:
-                expires_at = ctx.started_at + parse_duration(str(ctx.render(duration_text)))
+                expires_at = ctx.started_at + parse_duration(
+                    str(ctx.render(duration_text))
+                )
             except ValueError as exc:
                 raise TaskError(str(exc)) from exc
         inputs.parse_definitions(schema, where="onResume input")

@@ -38,7 +38,9 @@ class Command(BaseCommand):
     help = "Create a demo tenant, users and the example flows; run web and worker."
 
     def add_arguments(self, parser):
-        parser.add_argument("--password", help="password of all three demo users")
+        parser.add_argument(
+            "--password", help="password of all three users (default: random ones)"
+        )
         parser.add_argument("--no-serve", action="store_true", help="set up only")
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
@@ -55,9 +57,10 @@ class Command(BaseCommand):
         self.stdout.write("Flows in tenant demo:")
         for path, outcome in outcomes:
             if isinstance(outcome, loader.LoadResult):
-                flow = outcome.flow
-                line = f"{flow.namespace}.{flow.flow_id} revision {outcome.revision.revision}"
-                self.stdout.write(f"  {line}")
+                flow, number = outcome.flow, outcome.revision.revision
+                self.stdout.write(
+                    f"  {flow.namespace}.{flow.flow_id} revision {number}"
+                )
             else:
                 self.stdout.write(f"  skipped {path.name}: {describe_error(outcome)}")
 
@@ -117,27 +120,37 @@ def serve(host: str, port: int, stdout) -> None:
         stdout.write(f"Outbound HTTP: {rewrite}")
     stdout.write("Starting web server and worker; Ctrl-C stops both.")
     stdout.flush()
+    received = catch_stop_signals()  # before spawning, so no child is orphaned
     # Own sessions: a Ctrl-C reaches only this process, which forwards it once.
     processes = {
         "web server": spawn([manage, "runserver", f"{host}:{port}", "--noreload"]),
         "worker": spawn([manage, "qcluster"], env=worker_env),
     }
-    received = watch(processes)
-    stop_all(processes, received or signal.SIGTERM)
-    if received is None:
-        dead = [f"{n} (exit {p.returncode})" for n, p in processes.items() if p.poll()]
-        raise CommandError(f"stopped because {', '.join(dead) or 'a process'} ended")
+    signum = watch(processes, received)
+    ended = [
+        f"{n} (exit {p.returncode})"
+        for n, p in processes.items()
+        if p.poll() is not None
+    ]
+    stop_all(processes, signum or signal.SIGTERM)
+    if signum is None:
+        raise CommandError(f"stopped because the {' and '.join(ended)} ended")
 
 
 def spawn(args: list[str], env: dict | None = None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, *args], env=env, start_new_session=True)
 
 
-def watch(processes: dict[str, subprocess.Popen]) -> int | None:
-    """Wait until a signal arrives (returned) or a process exits (None)."""
+def catch_stop_signals() -> list[int]:
+    """Record SIGINT and SIGTERM in the returned list instead of dying."""
     received: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda number, frame: received.append(number))
+    return received
+
+
+def watch(processes: dict[str, subprocess.Popen], received: list[int]) -> int | None:
+    """Wait until a signal arrives (returned) or a process exits (None)."""
     while not received and all(p.poll() is None for p in processes.values()):
         time.sleep(0.2)
     return received[0] if received else None

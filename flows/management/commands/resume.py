@@ -18,7 +18,11 @@ def find_token(identifier: str) -> SuspensionToken:
         raise CommandError(f"{identifier!r} is not a UUID") from exc
     token = SuspensionToken.objects.filter(pk=key).first()
     if token is None:
-        token = SuspensionToken.objects.filter(execution_id=key).order_by("-created_at").first()
+        token = (
+            SuspensionToken.objects.filter(execution_id=key)
+            .order_by("-created_at")
+            .first()
+        )
     if token is None:
         raise CommandError(f"Not found: no suspension token or paused execution {key}")
     return token
@@ -29,8 +33,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("id")
-        parser.add_argument("--data", default="{}", help='the answer as JSON, e.g. \'{"approved": true}\'')
-        parser.add_argument("--as", dest="username", help="record the answer as this user")
+        parser.add_argument(
+            "--data",
+            default="{}",
+            help="the answer as JSON, e.g. '{\"approved\": true}'",
+        )
+        parser.add_argument(
+            "--as", dest="username", help="record the answer as this user"
+        )
 
     def handle(self, *args, **options):
         token = find_token(options["id"])
@@ -40,15 +50,22 @@ class Command(BaseCommand):
             token = engine.resume(token, data, actor=actor, channel="cli")
         except engine.AlreadyConsumed as exc:
             t = exc.token
+            who = t.resolved_by_name or "unknown"
+            when = f"{t.resolved_at:%Y-%m-%d %H:%M:%S %Z}"
             raise CommandError(
-                f"Already {t.state.lower()}: by {t.resolved_by_name or 'unknown'} at {t.resolved_at:%Y-%m-%d %H:%M:%S %Z}"
+                f"Already {t.state.lower()}: by {who} at {when}"
             ) from exc
         except engine.Expired as exc:
-            raise CommandError(f"Expired: the deadline was {exc.token.expires_at:%Y-%m-%d %H:%M:%S %Z}") from exc
+            raise CommandError(
+                f"Expired: the deadline was {exc.token.expires_at:%Y-%m-%d %H:%M:%S %Z}"
+            ) from exc
         except inputs.InputValidationError as exc:
             lines = [f"  {key}: {' '.join(msgs)}" for key, msgs in exc.errors.items()]
             raise CommandError("Invalid data:\n" + "\n".join(lines)) from exc
-        self.stdout.write(f"resumed execution {token.execution_id} (token {token.pk}) as {token.resolved_by_name}")
+        self.stdout.write(
+            f"resumed execution {token.execution_id} (token {token.pk}) "
+            f"as {token.resolved_by_name}"
+        )
 
     def _actor(self, username):
         if not username:

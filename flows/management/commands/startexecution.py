@@ -22,16 +22,23 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("namespace")
         parser.add_argument("flow_id")
-        parser.add_argument("--tenant", default="default", help="tenant slug (default: default)")
         parser.add_argument(
-            "--input", action="append", default=[], metavar="KEY=VALUE",
+            "--tenant", default="default", help="tenant slug (default: default)"
+        )
+        parser.add_argument(
+            "--input",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
             help="a flow input; dotted keys nest (request.name=Ada); repeatable",
         )
 
     def handle(self, *args, **options):
         flow = self._flow(options["tenant"], options["namespace"], options["flow_id"])
         try:
-            execution = engine.start_execution(flow, parse_assignments(options["input"]))
+            execution = engine.start_execution(
+                flow, parse_assignments(options["input"])
+            )
         except inputs.InputValidationError as exc:
             lines = [f"  {key}: {' '.join(msgs)}" for key, msgs in exc.errors.items()]
             raise CommandError("invalid inputs:\n" + "\n".join(lines)) from exc
@@ -42,7 +49,11 @@ class Command(BaseCommand):
         tenant = Tenant.objects.filter(slug=tenant_slug).first()
         if tenant is None:
             raise CommandError(f"No tenant {tenant_slug!r}")
-        flow = Flow.objects.filter(tenant=tenant, namespace=namespace, flow_id=flow_id).first()
+        flow = Flow.objects.filter(
+            tenant=tenant, namespace=namespace, flow_id=flow_id
+        ).first()
         if flow is None:
-            raise CommandError(f"No flow {namespace}.{flow_id} in tenant {tenant_slug!r}")
+            raise CommandError(
+                f"No flow {namespace}.{flow_id} in tenant {tenant_slug!r}"
+            )
         return flow
