@@ -257,6 +257,7 @@ def _start_task_run(
         run = TaskRun.objects.create(
             execution=execution,
             path=found.path,
+            branch=found.branch,
             task_id=found.task["id"],
             task_type=found.task["type"],
             state=T.RUNNING,

@@ -42,17 +42,26 @@ class Next:
     task: dict | None = None
     path: str = ""
     run: TaskRun | None = None
+    branch: str = ""
 
 
-def find_next(tasks: list[dict], runs: dict[str, TaskRun], now: datetime) -> Next:
-    """Walk the task list in order and say what happens next."""
+def _in_order(tasks: list[dict]):
+    """(path, branch, task) in run order; a Pause's onPause task runs just before it."""
     for task in tasks:
         if task.get("disabled"):
             continue
-        path = task["id"]
+        on_pause = task.get("onPause")
+        if on_pause and not on_pause.get("disabled"):
+            yield f"{task['id']}.onPause.{on_pause['id']}", "onPause", on_pause
+        yield task["id"], "", task
+
+
+def find_next(tasks: list[dict], runs: dict[str, TaskRun], now: datetime) -> Next:
+    """Walk the task tree in order and say what happens next."""
+    for path, branch, task in _in_order(tasks):
         run = runs.get(path)
         if run is None:
-            return Next("start", task, path)
+            return Next("start", task, path, branch=branch)
         if run.state in TaskRun.DONE:
             continue
         running = run.state == TaskRun.State.RUNNING and run.wake_at is None

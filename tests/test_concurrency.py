@@ -1,7 +1,7 @@
 """Races decided by the database: many resumes, and resume against the deadline.
 
-These run real threads on PostgreSQL; SQLite serialises writers, so the same code
-is exercised there by the single-threaded engine tests.
+Real threads, each with its own connection: on PostgreSQL row locks decide, on
+SQLite the IMMEDIATE transactions serialise the writers; one winner either way.
 """
 
 import threading
@@ -12,10 +12,9 @@ from django.db import connection
 
 from flows import engine
 from flows.models import ExecutionEvent, SuspensionToken, TaskRun
-from tests.dbutil import requires_postgres
 from tests.factories import UserFactory
 
-pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 FLOW = """
 id: race

@@ -335,3 +335,18 @@ def test_cancel_closes_waiting_tokens_and_paused_runs(paused, user):
     assert execution.state == E.CANCELLED and token.state == S.CANCELLED
     assert run(execution)["wait"].state == T.CANCELLED
     assert engine.cancel(execution.pk, actor=user) is False
+
+
+def test_on_pause_task_runs_when_the_execution_pauses(make_flow, run_on_commit):
+    flow = make_flow(
+        "id: f\nnamespace: acme\ntasks:\n"
+        "  - id: wait\n    type: Pause\n"
+        "    onPause:\n      id: notify\n      type: Return\n"
+        "      format: 'paused {{ execution.id }}'\n"
+    )
+    execution = run_on_commit(engine.start_execution, flow, {})
+    notify = execution.task_runs.get(task_id="notify")
+    assert notify.state == T.SUCCESS and notify.branch == "onPause"
+    assert notify.path == "wait.onPause.notify"
+    assert notify.outputs["value"] == f"paused {execution.pk}"
+    assert execution.task_runs.get(task_id="wait").state == T.PAUSED

@@ -11,7 +11,6 @@ from django.db import connection
 from flows import loader
 from flows.loader import FlowDefinitionError, Problem, iter_tasks, parse_flow
 from flows.models import Execution, Flow, FlowRevision, Tenant
-from tests.dbutil import requires_postgres
 
 EXAMPLES = Path(loader.__file__).resolve().parent / "examples"
 PAUSE = "io.kestra.plugin.core.flow.Pause"
@@ -498,7 +497,6 @@ def test_one_flow_in_two_files_is_refused(default_tenant, tmp_path):
     assert f"flow ns.f is also defined in {tmp_path / 'one.yaml'}" in str(error)
 
 
-@requires_postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_loaders_never_share_a_revision_number(default_tenant):
     tenant = default_tenant

@@ -5,9 +5,11 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
+import redis
 from django.conf import settings
 from django_q.conf import Conf
 
@@ -37,17 +39,37 @@ tasks:
 """
 
 
-@pytest.fixture
-def qcluster(tmp_path, monkeypatch):
-    """Start `manage.py qcluster` against the test database; stop it afterwards."""
-    monkeypatch.setattr(Conf, "SYNC", False)  # enqueue for real
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redis_is_up() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(params=["orm", "redis"])
+def qcluster(request, tmp_path, monkeypatch):
+    """Start `manage.py qcluster` on the test database, with each broker."""
+    queue = f"signoff-test-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
         "SIGNOFF_SYNC_WORKER": "0",
         "SIGNOFF_SWEEP_INTERVAL": "0.2",
         "SIGNOFF_WORKERS": "1",
+        "SIGNOFF_QUEUE_NAME": queue,
     }
+    monkeypatch.setattr(Conf, "SYNC", False)  # enqueue for real
+    monkeypatch.setattr(Conf, "CLUSTER_NAME", queue)
+    monkeypatch.setattr(Conf, "PREFIX", queue)  # also the signing salt
+    if request.param == "redis":
+        if not redis_is_up():
+            pytest.skip("needs Redis on 127.0.0.1:6379 (redis-server)")
+        env["SIGNOFF_REDIS_URL"] = REDIS_URL
+        monkeypatch.setattr(Conf, "ORM", None)
+        monkeypatch.setattr(Conf, "REDIS", REDIS_URL)
     log = open(tmp_path / "qcluster.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
