@@ -41,8 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "rest_framework",
-    "rest_framework.authtoken",
+    "rest_framework",  # tokens: approvals.ApiToken (hashed), not DRF's authtoken
     "drf_spectacular",
     "crispy_forms",
     "crispy_bootstrap5",

@@ -24,7 +24,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from flows import inputs, screens, steps
-from flows.models import Execution, ExecutionEvent, Flow, SuspensionToken, TaskRun
+from flows.models import (
+    Execution,
+    ExecutionEvent,
+    Flow,
+    SuspensionToken,
+    TaskRun,
+    TokenAssignee,
+)
 from flows.tasks.base import Done, SleepUntil, Suspend
 
 logger = logging.getLogger(__name__)
@@ -392,6 +399,9 @@ def _suspend(execution: Execution, step: steps.Step, pause: Suspend) -> None:
         behavior=pause.behavior,
         expires_at=pause.expires_at,
     )
+    TokenAssignee.objects.bulk_create(
+        [TokenAssignee(token=token, name=name) for name in dict.fromkeys(pause.assignees)]
+    )
     data = {"expires_at": pause.expires_at.isoformat() if pause.expires_at else None}
     _audit(execution.pk, SuspensionToken, token.pk, "", S.WAITING, data)
     _move(
@@ -443,7 +453,12 @@ def resume(
 
 @transaction.atomic
 def consume(
-    token: SuspensionToken, values: dict, *, actor=None, channel: str = "api"
+    token: SuspensionToken,
+    values: dict,
+    *,
+    actor=None,
+    channel: str = "api",
+    extra_outputs: dict | None = None,
 ) -> SuspensionToken:
     """Consume a waiting token with already validated values and schedule the rest."""
     moment = now()
@@ -463,7 +478,7 @@ def consume(
         check_open(SuspensionToken.objects.get(pk=token.pk), moment)
         raise AlreadyConsumed(token)  # unreachable unless the row changed twice
     _audit_token(token, S.RESUMED, actor, channel, {"response": values})
-    outputs = _pause_outputs(values, _actor_name(actor), moment)
+    outputs = {**_pause_outputs(values, _actor_name(actor), moment), **(extra_outputs or {})}
     _continue_after_pause(token, T.SUCCESS, outputs, actor=actor, channel=channel)
     token.refresh_from_db()
     return token

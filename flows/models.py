@@ -250,6 +250,24 @@ class SuspensionToken(models.Model):
         return str(self.id)
 
 
+class TokenAssignee(models.Model):
+    """One user or group name a token is assigned to (indexable, unlike the JSON)."""
+
+    token = models.ForeignKey(
+        SuspensionToken, on_delete=models.CASCADE, related_name="assignee_rows"
+    )
+    name = models.CharField(max_length=150)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["token", "name"], name="assignee_once")
+        ]
+        indexes = [models.Index(fields=["name", "token"])]
+
+    def __str__(self):
+        return self.name
+
+
 class ExecutionEvent(models.Model):
     """One row per state transition: the audit trail."""
 

@@ -1,0 +1,114 @@
+"""Answering a suspension: one person's answer, quorum, and the resume it triggers.
+
+Both the screens and the API call `answer()`; it returns once the answer is stored
+and, when it completes the quorum (or rejects), the token is consumed through
+flows.engine. A single-approver token is decided by the engine's conditional UPDATE
+alone; a quorum locks the execution, then the token (the engine's lock order), so
+concurrent approvers are counted one at a time and the execution resumes once.
+"""
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from approvals import access, context
+from approvals.models import Answer
+from flows import engine, screens
+from flows.models import Execution, SuspensionToken
+
+APPROVING = (Answer.Decision.APPROVED, Answer.Decision.SUBMITTED)
+
+
+class AlreadyAnswered(engine.EngineError):
+    """This person already answered this suspension (409)."""
+
+
+@dataclass
+class Outcome:
+    answer: Answer
+    resumed: bool
+    approvals: int
+    required: int
+
+
+def check_can_answer(user, token: SuspensionToken) -> None:
+    """Every refusal in the order the API reports them: 403 tenant, 409, 410, 403."""
+    access.check_tenant(user, token)
+    engine.check_open(token)
+    access.check_may_answer(user, token)
+
+
+def validate(token: SuspensionToken, data) -> dict:
+    """Typed answer values or inputs.InputValidationError naming each bad field."""
+    return screens.validate_response(token.screen, token.schema, data)
+
+
+def answer(user, token: SuspensionToken, values: dict, *, channel: str) -> Outcome:
+    """Store a validated answer; resume the execution if it settles the pause."""
+    decision = _decision(token, values)
+    if decision == Answer.Decision.REJECTED or token.approvals_required <= 1:
+        return _settle_at_once(user, token, values, decision, channel)
+    return _count_towards_quorum(user, token, values, decision, channel)
+
+
+def _decision(token, values) -> str:
+    if token.screen == SuspensionToken.Screen.APPROVAL:
+        return values.get("decision") or Answer.Decision.APPROVED
+    return Answer.Decision.SUBMITTED
+
+
+@transaction.atomic
+def _settle_at_once(user, token, values, decision, channel) -> Outcome:
+    answer = _record(user, token, values, decision, channel)
+    engine.consume(
+        token, values, actor=user, channel=channel, extra_outputs=_summary([answer])
+    )
+    return Outcome(answer, resumed=True, approvals=1, required=token.approvals_required)
+
+
+@transaction.atomic
+def _count_towards_quorum(user, token, values, decision, channel) -> Outcome:
+    Execution.objects.select_for_update().filter(pk=token.execution_id).first()
+    token = SuspensionToken.objects.select_for_update().get(pk=token.pk)
+    engine.check_open(token)
+    answer = _record(user, token, values, decision, channel)
+    answers = list(token.answers.filter(decision__in=APPROVING).select_related("user"))
+    resumed = len(answers) >= token.approvals_required
+    if resumed:
+        extra = _summary(answers)
+        engine.consume(token, values, actor=user, channel=channel, extra_outputs=extra)
+    return Outcome(answer, resumed, len(answers), token.approvals_required)
+
+
+def _record(user, token, values, decision, channel) -> Answer:
+    shown = context.approval_context(token)
+    try:
+        with transaction.atomic():
+            return Answer.objects.create(
+                token=token,
+                user=user,
+                decision=decision,
+                values=values,
+                channel=channel,
+                answered_at=timezone.now(),
+                shown_message=token.message,
+                shown_context=shown,
+                shown_hash=context.fingerprint(shown),
+            )
+    except IntegrityError as exc:
+        raise AlreadyAnswered(f"{user.get_username()} already answered this") from exc
+
+
+def _summary(answers: list[Answer]) -> dict:
+    return {
+        "answers": [
+            {
+                "by": a.user.get_username(),
+                "on": a.answered_at.isoformat(),
+                "decision": a.decision,
+                "comment": a.values.get("comment"),
+            }
+            for a in answers
+        ]
+    }

@@ -1,0 +1,171 @@
+"""Django forms built from input definitions: one class for the screen and the API.
+
+The fields only collect raw values and pick widgets; every rule and message comes
+from flows.inputs (through flows.screens for answers), so a bad value gets the same
+error on the web screen, in the API's 400 body, and from the CLI.
+"""
+
+import json
+from collections.abc import Callable
+
+from django import forms
+from django.utils.html import escape
+
+from flows import inputs, screens
+from flows.inputs import InputDef, InputValidationError
+
+NUMBER_STEP = {"INT": "1", "FLOAT": "any"}
+
+
+def _widget(definition: InputDef) -> forms.Widget:
+    kind = definition.type
+    attrs = {}
+    if kind in NUMBER_STEP:
+        attrs = {
+            "step": NUMBER_STEP[kind],
+            "min": definition.min,
+            "max": definition.max,
+        }
+        return forms.NumberInput({k: v for k, v in attrs.items() if v is not None})
+    if kind in ("ENUM", "SELECT"):
+        blank = [] if definition.required else [("", "—")]
+        return forms.Select(choices=blank + [(v, v) for v in definition.values])
+    if kind == "MULTISELECT":
+        return forms.CheckboxSelectMultiple(choices=[(v, v) for v in definition.values])
+    simple = {
+        "BOOLEAN": forms.CheckboxInput,
+        "DATE": lambda: forms.DateInput(attrs={"type": "date"}),
+        "DATETIME": lambda: forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        "TIME": lambda: forms.TimeInput(attrs={"type": "time", "step": "1"}),
+        "DURATION": lambda: forms.TextInput(attrs={"placeholder": "PT5M"}),
+        "JSON": lambda: forms.Textarea(attrs={"rows": 4}),
+        "YAML": lambda: forms.Textarea(attrs={"rows": 4}),
+        "ARRAY": lambda: forms.Textarea(attrs={"rows": 3, "placeholder": '["a", "b"]'}),
+        "SECRET": lambda: forms.PasswordInput(render_value=False),
+        "FILE": forms.ClearableFileInput,
+        "EMAIL": forms.EmailInput,
+        "URI": forms.URLInput,
+    }
+    return simple.get(kind, forms.TextInput)()
+
+
+class RawField(forms.Field):
+    """Passes the submitted value through untouched; flows.inputs judges it."""
+
+    def __init__(self, definition: InputDef):
+        super().__init__(
+            required=False,
+            widget=_widget(definition),
+            label=definition.label,
+            # Django renders help_text unescaped; flow authors' text must not be HTML.
+            help_text=escape(definition.description),
+            initial=_initial(definition),
+        )
+        self.definition = definition
+        self.marked_required = definition.required and not definition.has_default
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        if getattr(self, "marked_required", False) and not isinstance(
+            widget, forms.CheckboxInput | forms.CheckboxSelectMultiple
+        ):
+            attrs["aria-required"] = "true"
+        return attrs
+
+
+def _initial(definition: InputDef):
+    if not definition.has_default:
+        return None
+    if definition.type in ("JSON", "YAML", "ARRAY") and definition.default is not None:
+        return json.dumps(definition.default)
+    if definition.type == "DATETIME" and isinstance(definition.default, str):
+        return definition.default[:19]
+    return definition.default
+
+
+class InputsForm(forms.Form):
+    """Fields for `input_fields`; after is_valid(), `values` holds the typed answer."""
+
+    input_fields: list[InputDef] = []
+    validator: Callable[[dict], dict] = staticmethod(lambda data: data)
+
+    def __init__(self, data=None, files=None, *, api: bool = False, **kwargs):
+        self.api = api
+        self.values: dict = {}
+        self.input_errors: dict[str, list[str]] = {}
+        self.json_body = data
+        if api:
+            data = data if isinstance(data, dict) else {}
+            files = None
+        super().__init__(data, files, **kwargs)
+        for definition in self.input_fields:
+            self.fields[definition.id] = RawField(definition)
+
+    def clean(self):
+        if self.api and not isinstance(self.json_body, dict):
+            raise forms.ValidationError("The body must be a JSON object.")
+        raw = self._raw_from_json() if self.api else self._raw_from_widgets()
+        try:
+            self.values = self.validator(raw)
+        except InputValidationError as exc:
+            self.input_errors = exc.errors
+            for name, messages in exc.errors.items():
+                field = name if name in self.fields else None
+                for message in messages:
+                    self.add_error(
+                        field, f"{name}: {message}" if field is None else message
+                    )
+        return self.cleaned_data
+
+    def _raw_from_widgets(self) -> dict:
+        raw = {}
+        for name, field in self.fields.items():
+            value = field.widget.value_from_datadict(
+                self.data, self.files, self.add_prefix(name)
+            )
+            if value not in (None, "", []) or field.definition.type == "BOOLEAN":
+                raw[name] = value
+        return raw
+
+    def _raw_from_json(self) -> dict:
+        return dict(self.json_body)
+
+
+def build_form_class(
+    fields: list[InputDef], validator: Callable[[dict], dict], name: str = "InputsForm"
+) -> type[InputsForm]:
+    return type(
+        name,
+        (InputsForm,),
+        {"input_fields": fields, "validator": staticmethod(validator)},
+    )
+
+
+def answer_form(token, data=None, files=None, *, api: bool = False) -> InputsForm:
+    """The form answering `token`: the screen's own fields, then the onResume inputs."""
+    fields = screens.response_fields(token.screen, token.schema)
+
+    def validate(raw: dict) -> dict:
+        return screens.validate_response(token.screen, token.schema, raw)
+
+    return build_form_class(fields, validate, "AnswerForm")(data, files, api=api)
+
+
+def start_form(flow, data=None, files=None, *, api: bool = False) -> InputsForm:
+    """The form for starting `flow` with its latest revision's inputs."""
+    revision = flow.revisions.get(revision=flow.latest_revision)
+    fields = inputs.parse_definitions(revision.definition.get("inputs") or [])
+
+    def validate(raw: dict) -> dict:
+        return inputs.validate(fields, raw)
+
+    return build_form_class(fields, validate, "StartForm")(data, files, api=api)
+
+
+def error_dict(form: InputsForm) -> dict[str, list[str]]:
+    """Errors as the API's 400 body names them: by input id, unknown keys too."""
+    errors = {name: list(messages) for name, messages in form.input_errors.items()}
+    for name, messages in form.errors.items():
+        if name != "__all__" or not errors:
+            errors.setdefault(name, [str(m) for m in messages])
+    return errors
