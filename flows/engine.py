@@ -189,7 +189,8 @@ def advance(execution_id) -> None:
 
     Safe to call twice at once and to call again after a crash: each step is claimed
     under the execution's row lock, and its result is recorded only by the attempt
-    that claimed it.
+    that claimed it. Tasks that do no I/O run inside that transaction; the others
+    (HTTP, shell) run between two transactions, holding no lock.
     """
     step, outcome = None, None
     for _ in range(MAX_STEPS_PER_CALL):
@@ -197,9 +198,7 @@ def advance(execution_id) -> None:
             execution = _lock_execution(execution_id)
             if execution is None:
                 return
-            if step is not None and not _record(execution, step, outcome):
-                return
-            step = _claim_next(execution)
+            step = _settle_and_claim(execution, step, outcome)
         if step is None:
             return
         outcome = steps.run_step(step)
@@ -207,6 +206,20 @@ def advance(execution_id) -> None:
         execution = _lock_execution(execution_id)
         if execution is not None and _record(execution, step, outcome):
             _enqueue(execution_id)
+
+
+def _settle_and_claim(execution, step, outcome) -> steps.Step | None:
+    """Record the last outcome, run inline tasks; return the next step to run."""
+    for _ in range(MAX_STEPS_PER_CALL):
+        if step is not None and not _record(execution, step, outcome):
+            return None
+        step = _claim_next(execution)
+        if step is None or not steps.runs_inline(step):
+            return step
+        outcome = steps.run_step(step)
+    if _record(execution, step, outcome):
+        _enqueue(execution.pk)  # a very long flow yields the worker, then goes on
+    return None
 
 
 def _lock_execution(execution_id) -> Execution | None:
@@ -400,7 +413,10 @@ def _suspend(execution: Execution, step: steps.Step, pause: Suspend) -> None:
         expires_at=pause.expires_at,
     )
     TokenAssignee.objects.bulk_create(
-        [TokenAssignee(token=token, name=name) for name in dict.fromkeys(pause.assignees)]
+        [
+            TokenAssignee(token=token, name=name)
+            for name in dict.fromkeys(pause.assignees)
+        ]
     )
     data = {"expires_at": pause.expires_at.isoformat() if pause.expires_at else None}
     _audit(execution.pk, SuspensionToken, token.pk, "", S.WAITING, data)
@@ -478,7 +494,10 @@ def consume(
         check_open(SuspensionToken.objects.get(pk=token.pk), moment)
         raise AlreadyConsumed(token)  # unreachable unless the row changed twice
     _audit_token(token, S.RESUMED, actor, channel, {"response": values})
-    outputs = {**_pause_outputs(values, _actor_name(actor), moment), **(extra_outputs or {})}
+    outputs = {
+        **_pause_outputs(values, _actor_name(actor), moment),
+        **(extra_outputs or {}),
+    }
     _continue_after_pause(token, T.SUCCESS, outputs, actor=actor, channel=channel)
     token.refresh_from_db()
     return token

@@ -71,6 +71,12 @@ def find_next(tasks: list[dict], runs: dict[str, TaskRun], now: datetime) -> Nex
     return Next("done")
 
 
+def runs_inline(step: Step) -> bool:
+    """Tasks without I/O run inside the claiming transaction (one commit per batch)."""
+    task_type = get_task_type(step.task["type"])
+    return task_type is not None and task_type.runs_inline
+
+
 def build_variables(execution: Execution, runs: dict[str, TaskRun]) -> dict:
     """The names expressions may use, except task/taskrun (set per step)."""
     definition = execution.revision.definition

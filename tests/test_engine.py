@@ -296,7 +296,9 @@ def test_a_running_step_is_retaken_with_a_new_attempt(
 ):
     flow = make_flow(SIMPLE)
     execution = engine.start_execution(flow, {})
-    # A worker claims the first step and dies before recording it.
+    # A worker claims a step that runs outside the transaction (as HTTP or shell
+    # tasks do) and dies before recording it.
+    monkeypatch.setattr(engine.steps, "runs_inline", lambda step: False)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
             engine.steps, "run_step", lambda step: (_ for _ in ()).throw(SystemExit)

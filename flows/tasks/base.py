@@ -83,6 +83,9 @@ class TaskType:
 
     name: str = ""
     aliases: tuple[str, ...] = ()
+    # True for tasks that only compute (no network, process or file I/O): the
+    # engine runs them inside the transaction that claims them.
+    runs_inline: bool = False
     properties: dict[str, Property] = {}
 
     def check(self, task: dict) -> list[str]:

@@ -16,6 +16,7 @@ LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 
 
 class Return(TaskType):
+    runs_inline = True
     name = "io.kestra.plugin.core.debug.Return"
     aliases = ("Return", "io.kestra.core.tasks.debugs.Return")
     properties = {"format": Property("template")}
@@ -26,6 +27,7 @@ class Return(TaskType):
 
 
 class Log(TaskType):
+    runs_inline = True
     name = "io.kestra.plugin.core.log.Log"
     aliases = ("Log", "io.kestra.core.tasks.log.Log")
     properties = {
@@ -44,6 +46,7 @@ class Log(TaskType):
 
 
 class Fail(TaskType):
+    runs_inline = True
     name = "io.kestra.plugin.core.execution.Fail"
     aliases = ("Fail", "io.kestra.core.tasks.executions.Fail")
     properties = {"errorMessage": Property("template")}
@@ -55,6 +58,7 @@ class Fail(TaskType):
 class Sleep(TaskType):
     """Waits without holding a worker: the sweeper wakes the task run when due."""
 
+    runs_inline = True
     name = "io.kestra.plugin.core.flow.Sleep"
     aliases = ("Sleep", "io.kestra.core.tasks.flows.Sleep")
     properties = {"duration": Property("duration", required=True)}

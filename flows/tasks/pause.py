@@ -9,6 +9,7 @@ BEHAVIORS = ("RESUME", "WARN", "FAIL", "CANCEL")
 
 
 class Pause(TaskType):
+    runs_inline = True
     name = "io.kestra.plugin.core.flow.Pause"
     aliases = ("Pause", "io.kestra.core.tasks.flows.Pause")
     properties = {
