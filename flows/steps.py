@@ -24,6 +24,8 @@ class Step:
     task: dict
     variables: dict
     started_at: datetime
+    lease_until: datetime | None = None
+    run: TaskRun | None = None
 
 
 @dataclass

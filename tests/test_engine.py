@@ -298,10 +298,12 @@ def test_a_running_step_is_retaken_with_a_new_attempt(
     execution = engine.start_execution(flow, {})
     # A worker claims a step that runs outside the transaction (as HTTP or shell
     # tasks do) and dies before recording it.
-    monkeypatch.setattr(engine.steps, "runs_inline", lambda step: False)
+    monkeypatch.setattr(engine.runs.steps, "runs_inline", lambda step: False)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
-            engine.steps, "run_step", lambda step: (_ for _ in ()).throw(SystemExit)
+            engine.runs.steps,
+            "run_step",
+            lambda step: (_ for _ in ()).throw(SystemExit),
         )
         with pytest.raises(SystemExit):
             engine.advance(execution.pk)

@@ -1,0 +1,33 @@
+"""Refusals the engine raises; the API and the screens map each to a status code."""
+
+from flows.models import SuspensionToken
+
+
+class EngineError(Exception):
+    """A refused operation."""
+
+
+class NotFound(EngineError):
+    """No such token or execution (404)."""
+
+
+class AlreadyConsumed(EngineError):
+    """The token was already resumed or cancelled (409)."""
+
+    def __init__(self, token: SuspensionToken):
+        super().__init__(f"suspension {token.pk} was already {token.state.lower()}")
+        self.token = token
+
+
+class Expired(EngineError):
+    """The token's deadline has passed, swept or not (410)."""
+
+    def __init__(self, token: SuspensionToken):
+        super().__init__(
+            f"suspension {token.pk} expired at {token.expires_at.isoformat()}"
+        )
+        self.token = token
+
+
+class IllegalMove(EngineError):
+    """A transition the state tables do not allow: a bug, not user input."""

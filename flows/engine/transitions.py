@@ -1,0 +1,134 @@
+"""The engine's write primitives: legal moves, the audit trail, leases, wake-ups.
+
+Every move is a conditional UPDATE on the expected source state; its row count says
+whether it happened, and only then is an ExecutionEvent written. Events written
+inside `atomic()` are inserted together, in one statement, before the commit.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+
+from flows.engine.errors import IllegalMove
+from flows.models import Execution, ExecutionEvent, SuspensionToken, TaskRun
+
+E = Execution.State
+T = TaskRun.State
+S = SuspensionToken.State
+
+MOVES = {
+    Execution: {
+        E.CREATED: {E.RUNNING, E.QUEUED, E.FAILED, E.CANCELLED},
+        E.QUEUED: {E.RUNNING, E.CANCELLED},
+        E.RUNNING: {E.PAUSED, E.SUCCESS, E.WARNING, E.FAILED, E.CANCELLED},
+        E.PAUSED: {E.RUNNING, E.FAILED, E.CANCELLED},
+    },
+    TaskRun: {
+        T.CREATED: {T.RUNNING},
+        T.RUNNING: {T.RUNNING, T.PAUSED, T.SUCCESS, T.WARNING, T.FAILED, T.CANCELLED},
+        T.PAUSED: {T.SUCCESS, T.WARNING, T.FAILED, T.CANCELLED},
+    },
+    SuspensionToken: {S.WAITING: {S.RESUMED, S.EXPIRED, S.CANCELLED}},
+}
+SUBJECTS = {
+    Execution: ExecutionEvent.Subject.EXECUTION,
+    TaskRun: ExecutionEvent.Subject.TASK_RUN,
+    SuspensionToken: ExecutionEvent.Subject.TOKEN,
+}
+SYSTEM_ACTOR = "system"
+
+
+def now() -> datetime:
+    """The engine's clock, looked up on the package so tests patch one name."""
+    from flows import engine
+
+    return engine.now()
+
+
+_pending_events: ContextVar[list | None] = ContextVar("pending_events", default=None)
+
+
+@contextmanager
+def atomic() -> Iterator[None]:
+    """transaction.atomic whose audit events go in with one INSERT at the end."""
+    with transaction.atomic():
+        if _pending_events.get() is not None:
+            yield  # an outer engine transaction writes them
+            return
+        events: list[ExecutionEvent] = []
+        reset = _pending_events.set(events)
+        try:
+            yield
+        finally:
+            _pending_events.reset(reset)
+        ExecutionEvent.objects.bulk_create(events)
+
+
+def audit(
+    execution_id, model, pk, source, target, *, actor=None, channel="", data=None
+) -> None:
+    """Write (or queue, inside atomic()) one event of the trail."""
+    event = ExecutionEvent(
+        execution_id=execution_id,
+        subject=SUBJECTS[model],
+        subject_id=str(pk),
+        from_state=source,
+        to_state=target,
+        actor=actor,
+        actor_name=actor_name(actor),
+        channel=channel,
+        at=now(),
+        data=data or {},
+    )
+    pending = _pending_events.get()
+    if pending is None:
+        event.save()
+    else:
+        pending.append(event)
+
+
+def move(
+    model,
+    pk,
+    execution_id,
+    source,
+    target,
+    *,
+    actor=None,
+    channel="",
+    data=None,
+    where=None,
+    **fields,
+) -> bool:
+    """Move one row from `source` to `target` if it is still there; audit it.
+
+    `where` adds conditions (e.g. the attempt that owns a task run).
+    """
+    if target not in MOVES[model].get(source, set()):
+        raise IllegalMove(f"{model.__name__} cannot move from {source} to {target}")
+    rows = model.objects.filter(pk=pk, state=source, **(where or {}))
+    if not rows.update(state=target, **fields):
+        return False
+    audit(
+        execution_id, model, pk, source, target, actor=actor, channel=channel, data=data
+    )
+    return True
+
+
+def actor_name(actor) -> str:
+    return actor.get_username() if actor is not None else SYSTEM_ACTOR
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=settings.SIGNOFF_STEP_LEASE_SECONDS)
+
+
+def enqueue(execution_id) -> None:
+    """Wake a worker for this execution once the current transaction commits."""
+    from django_q.tasks import async_task
+
+    transaction.on_commit(lambda: async_task("flows.worker.advance", str(execution_id)))
