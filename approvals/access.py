@@ -68,5 +68,9 @@ def check_may_answer(user, token: SuspensionToken) -> None:
     if names and not set(names) & set(names_of(user)):
         raise Denied(f"Only {', '.join(names)} may answer this.")
     started_by = token.execution.created_by_id
-    if not token.allow_self_approval and started_by is not None and started_by == user.pk:
+    if (
+        not token.allow_self_approval
+        and started_by is not None
+        and started_by == user.pk
+    ):
         raise Denied("You started this execution, so you may not approve it.")

@@ -1,4 +1,4 @@
-"""What an approver is shown: the same snapshot on the screen, in the API, in the trail."""
+"""What an approver is shown: one snapshot for the screen, the API and the trail."""
 
 import hashlib
 import json
@@ -27,6 +27,6 @@ def approval_context(token: SuspensionToken) -> dict:
 
 
 def fingerprint(context: dict) -> str:
-    """sha256 of the canonical JSON, stored with the answer as proof of what was shown."""
+    """sha256 of the canonical JSON: stored with an answer, it proves what was shown."""
     canonical = json.dumps(context, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -50,11 +50,16 @@ def _widget(definition: InputDef) -> forms.Widget:
 
 
 class RawField(forms.Field):
-    """Passes the submitted value through untouched; flows.inputs judges it."""
+    """Passes the submitted value through untouched; flows.inputs judges it.
+
+    `required` only marks the field (asterisk, the browser's own check): the
+    message for a missing value comes from flows.inputs like every other one.
+    """
 
     def __init__(self, definition: InputDef):
+        needs_value = definition.required and not definition.has_default
         super().__init__(
-            required=False,
+            required=needs_value and definition.type not in ("BOOLEAN", "MULTISELECT"),
             widget=_widget(definition),
             label=definition.label,
             # Django renders help_text unescaped; flow authors' text must not be HTML.
@@ -62,15 +67,9 @@ class RawField(forms.Field):
             initial=_initial(definition),
         )
         self.definition = definition
-        self.marked_required = definition.required and not definition.has_default
 
-    def widget_attrs(self, widget):
-        attrs = super().widget_attrs(widget)
-        if getattr(self, "marked_required", False) and not isinstance(
-            widget, forms.CheckboxInput | forms.CheckboxSelectMultiple
-        ):
-            attrs["aria-required"] = "true"
-        return attrs
+    def validate(self, value):
+        """Presence is judged by flows.inputs, with the same message everywhere."""
 
 
 def _initial(definition: InputDef):

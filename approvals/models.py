@@ -1,4 +1,4 @@
-"""The human side: each person's answer to a suspension, API tokens, idempotent replies."""
+"""The human side: each person's answer, API tokens, idempotent replies."""
 
 import hashlib
 import secrets
@@ -35,7 +35,9 @@ class Answer(models.Model):
     class Meta:
         ordering = ["answered_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["token", "user"], name="one_answer_per_person")
+            models.UniqueConstraint(
+                fields=["token", "user"], name="one_answer_per_person"
+            )
         ]
 
     def __str__(self):
@@ -85,3 +87,6 @@ class IdempotentReply(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="one_reply_per_key")
         ]
+
+    def __str__(self):
+        return f"{self.user} {self.key}"

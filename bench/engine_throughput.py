@@ -108,10 +108,12 @@ def main() -> None:
         tokens = SuspensionToken.objects.filter(tenant=tenant, state="WAITING")
         for token in list(tokens[: args.resumes]):
             engine.resume(token, {}, channel="bench")
-            after = TaskRun.objects.filter(execution_id=token.execution_id, task_id="after")
+            runs = TaskRun.objects.filter(execution_id=token.execution_id)
+            after = runs.filter(task_id="after")
             wait_until(after.exists, 30)
             token.refresh_from_db()
-            latencies.append((after.get().started_at - token.resolved_at).total_seconds())
+            latency = after.get().started_at - token.resolved_at
+            latencies.append(latency.total_seconds())
         ms = [1000 * v for v in latencies]
         print(
             f"resume -> next task started, {len(ms)} resumes one at a time: "

@@ -62,14 +62,26 @@ def seed(tenant, user, count: int) -> None:
             for _ in range(size)
         )
         runs = TaskRun.objects.bulk_create(
-            TaskRun(execution=e, path="wait", task_id="wait", task_type="Pause",
-                    state="PAUSED", attempt=1, started_at=now)
+            TaskRun(
+                execution=e,
+                path="wait",
+                task_id="wait",
+                task_type="Pause",
+                state="PAUSED",
+                attempt=1,
+                started_at=now,
+            )
             for e in executions
         )
         SuspensionToken.objects.bulk_create(
-            SuspensionToken(tenant=tenant, execution=e, task_run=r, screen="approval",
-                            message=f"Approve request {start + i}",
-                            expires_at=now + timedelta(days=1, minutes=start + i))
+            SuspensionToken(
+                tenant=tenant,
+                execution=e,
+                task_run=r,
+                screen="approval",
+                message=f"Approve request {start + i}",
+                expires_at=now + timedelta(days=1, minutes=start + i),
+            )
             for i, (e, r) in enumerate(zip(executions, runs, strict=True))
         )
         print(f"seeded {start + size} tokens", flush=True)

@@ -28,7 +28,8 @@ _BUILT_IN = {
         {
             "id": "acknowledged",
             "type": "BOOLEAN",
-            "description": "I have reviewed this.",
+            "displayName": "I have reviewed this.",
+            "description": "Tick to confirm you have read what is shown above.",
         },
         {
             "id": "comment",

@@ -62,3 +62,42 @@ def pytest_sessionfinish(session, exitstatus):
     if name and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         for suffix in ("-wal", "-shm"):
             Path(f"{name}{suffix}").unlink(missing_ok=True)
+
+
+PAUSE_FLOW = """\
+id: {flow_id}
+namespace: acme.ops
+inputs:
+  - id: amount
+    type: INT
+    defaults: 5
+tasks:
+  - id: prepare
+    type: Return
+    format: "prepared {{{{ inputs.amount }}}}"
+  - id: wait
+    type: Pause
+{pause}
+  - id: after
+    type: Return
+    format: done
+"""
+
+
+@pytest.fixture
+def pause_token(make_flow, run_on_commit):
+    """Start `prepare` -> Pause `wait` (+ YAML lines) -> `after`; return its token."""
+    from flows import engine
+    from flows.models import SuspensionToken
+
+    def start(pause="", *, actor=None, into=None, flow_id="ops_check", amount=5):
+        lines = textwrap.indent(textwrap.dedent(pause).strip(), " " * 4)
+        source = PAUSE_FLOW.format(flow_id=flow_id, pause=lines)
+        flow = make_flow(source, into=into)
+        data = {"amount": amount}
+        execution = run_on_commit(engine.start_execution, flow, data, actor=actor)
+        return SuspensionToken.objects.select_related("execution").get(
+            execution=execution
+        )
+
+    return start

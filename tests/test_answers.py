@@ -35,7 +35,9 @@ tasks:
 def pause(make_flow, run_on_commit):
     def start(approvals=1, assignees="[]", actor=None):
         flow = make_flow(QUORUM.format(approvals=approvals, assignees=assignees))
-        execution = run_on_commit(engine.start_execution, flow, {"amount": 5}, actor=actor)
+        execution = run_on_commit(
+            engine.start_execution, flow, {"amount": 5}, actor=actor
+        )
         return SuspensionToken.objects.get(execution=execution)
 
     return start

@@ -123,7 +123,9 @@ def serve(host: str, port: int, stdout) -> None:
     received = catch_stop_signals()  # before spawning, so no child is orphaned
     # Own sessions: a Ctrl-C reaches only this process, which forwards it once.
     processes = {
-        "web server": spawn([manage, "runserver", f"{host}:{port}", "--noreload"]),
+        "web server": spawn(
+            [manage, "runserver", f"{host}:{port}", "--noreload", "--insecure"]
+        ),
         "worker": spawn([manage, "qcluster"], env=worker_env),
     }
     signum = watch(processes, received)

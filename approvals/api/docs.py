@@ -1,0 +1,237 @@
+"""OpenAPI descriptions of each operation (drf-spectacular `extend_schema` kwargs)."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from drf_spectacular.views import SpectacularAPIView
+
+from approvals import serializers as s
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """`Authorization: Bearer <key>`; keys come from `manage.py drf_create_token`."""
+
+    target_class = "approvals.auth.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object("Authorization", "Bearer")
+
+
+@extend_schema_view(get=extend_schema(exclude=True))
+class SchemaView(SpectacularAPIView):
+    """/api/schema/: the OpenAPI document, which does not list itself."""
+
+
+def _error(description: str, serializer=s.ErrorSerializer) -> OpenApiResponse:
+    return OpenApiResponse(serializer, description=description)
+
+
+UNAUTHORIZED = _error("No valid credentials; the reply has `WWW-Authenticate: Bearer`.")
+OTHER_TENANT = _error("The object belongs to a tenant the user is not a member of.")
+INVALID = _error(
+    "Invalid data; `errors` names each bad field.", s.InvalidDataSerializer
+)
+
+EXECUTION_ID = OpenApiParameter(
+    "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="An execution's id."
+)
+TOKEN_ID = OpenApiParameter(
+    "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="A suspension's id."
+)
+PAGE = [
+    OpenApiParameter("limit", OpenApiTypes.INT, description="Page size (default 50)."),
+    OpenApiParameter("offset", OpenApiTypes.INT, description="Items to skip."),
+]
+LOCATION = OpenApiParameter(
+    "Location",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="URL to poll: the execution's status.",
+    response=[202],
+)
+
+RESUME = {
+    "operation_id": "resume_suspension",
+    "summary": "Answer a suspension and resume its execution",
+    "description": (
+        "`{id}` is a suspension token's id (the correlation id given to channels) "
+        "or an execution's id (its waiting suspension). The body is the answer: "
+        "`decision` and `comment` on an approval screen, the onResume fields on a "
+        "form, `acknowledged` on a review. Refusals are checked in this order: "
+        "401, 404, 403 (tenant), 409, 410, 403 (not an assignee / self-approval), "
+        "400. The execution continues asynchronously; poll the `Location`.\n\n"
+        "With an `Idempotency-Key` header, a retry with the same key gets the first "
+        "reply again (even though the suspension is consumed by then); reusing a key "
+        "for another suspension is refused with 422."
+    ),
+    "parameters": [
+        OpenApiParameter(
+            "id",
+            OpenApiTypes.UUID,
+            OpenApiParameter.PATH,
+            description="A suspension token's id, or an execution's id.",
+        ),
+        OpenApiParameter(
+            "Idempotency-Key",
+            OpenApiTypes.STR,
+            OpenApiParameter.HEADER,
+            description="Any unique string (at most 200 characters) per answer.",
+        ),
+        LOCATION,
+    ],
+    "request": {"application/json": OpenApiTypes.OBJECT},
+    "examples": [
+        OpenApiExample(
+            "Approval",
+            value={"decision": "Approved", "comment": "Terms are acceptable for Q3."},
+            request_only=True,
+        ),
+        OpenApiExample(
+            "Form",
+            value={"employeeName": "Jane Doe", "startDate": "2026-06-01"},
+            request_only=True,
+        ),
+        OpenApiExample(
+            "Review",
+            value={"acknowledged": True, "comment": "Seen."},
+            request_only=True,
+        ),
+        OpenApiExample(
+            "Resuming",
+            value={
+                "executionId": "3f9c4b2a-7e8d-4c1f-a3b6-9d0e1f2a3b4c",
+                "status": "Resuming",
+            },
+            response_only=True,
+            status_codes=["202"],
+        ),
+        OpenApiExample(
+            "Waiting for more approvers",
+            value={
+                "executionId": "3f9c4b2a-7e8d-4c1f-a3b6-9d0e1f2a3b4c",
+                "status": "Waiting",
+                "approvals": 1,
+                "required": 2,
+            },
+            response_only=True,
+            status_codes=["202"],
+        ),
+    ],
+    "responses": {
+        202: OpenApiResponse(
+            s.ResumeAcceptedSerializer,
+            description="Accepted; the execution continues on a worker.",
+        ),
+        400: INVALID,
+        401: UNAUTHORIZED,
+        403: _error(
+            "Another tenant's suspension, or the user may not answer it "
+            "(not an assignee, or started the execution: self-approval)."
+        ),
+        404: _error("No such suspension or execution."),
+        409: _error(
+            "Already consumed (resumed or cancelled), the execution is not waiting, "
+            "or this user already answered a quorum.",
+            s.ConsumedSerializer,
+        ),
+        410: _error("The deadline has passed.", s.ExpiredSerializer),
+        422: _error(
+            "The Idempotency-Key was used for another suspension.",
+            s.KeyReusedSerializer,
+        ),
+    },
+}
+
+STATUS = {
+    "operation_id": "get_execution_status",
+    "summary": "An execution's state, outputs, task runs and open pause (for polling)",
+    "parameters": [EXECUTION_ID],
+    "responses": {
+        200: s.ExecutionStatusSerializer,
+        401: UNAUTHORIZED,
+        403: OTHER_TENANT,
+        404: _error("No such execution."),
+    },
+}
+
+EXECUTIONS = {
+    "operation_id": "list_executions",
+    "summary": "Executions of the user's tenants, newest first",
+    "parameters": [
+        OpenApiParameter("state", OpenApiTypes.STR, description="e.g. PAUSED"),
+        OpenApiParameter("namespace", OpenApiTypes.STR),
+        OpenApiParameter("flow", OpenApiTypes.STR, description="A flow id."),
+        *PAGE,
+    ],
+    "responses": {200: s.ExecutionPageSerializer, 400: INVALID, 401: UNAUTHORIZED},
+}
+
+START = {
+    "operation_id": "start_execution",
+    "summary": "Start an execution of a flow",
+    "description": (
+        "The flow is looked up in the user's tenants; when several of them have it, "
+        "`?tenant=<slug>` picks one (400 otherwise). Inputs are validated like on "
+        "the start screen."
+    ),
+    "parameters": [
+        OpenApiParameter("tenant", OpenApiTypes.STR, description="A tenant's slug."),
+        OpenApiParameter(
+            "X-Execution-Id",
+            OpenApiTypes.UUID,
+            OpenApiParameter.HEADER,
+            response=[201],
+        ),
+        OpenApiParameter(
+            "Location", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[201]
+        ),
+    ],
+    "request": s.StartExecutionSerializer,
+    "responses": {
+        201: s.StartedSerializer,
+        400: INVALID,
+        401: UNAUTHORIZED,
+        404: _error("No such flow in the user's tenants."),
+    },
+}
+
+SUSPENSIONS = {
+    "operation_id": "list_suspensions",
+    "summary": "Waiting suspensions of the user's tenants (the inbox)",
+    "parameters": [
+        OpenApiParameter(
+            "assigned",
+            OpenApiTypes.STR,
+            enum=["me"],
+            description="`me`: only those the user may answer now.",
+        ),
+        *PAGE,
+    ],
+    "responses": {200: s.SuspensionPageSerializer, 400: INVALID, 401: UNAUTHORIZED},
+}
+
+SUSPENSION = {
+    "operation_id": "get_suspension",
+    "summary": "One suspension with the fields an answer may carry",
+    "parameters": [TOKEN_ID],
+    "responses": {
+        200: s.SuspensionDetailSerializer,
+        401: UNAUTHORIZED,
+        403: OTHER_TENANT,
+        404: _error("No such suspension."),
+    },
+}
+
+EXECUTION = {
+    **STATUS,
+    "operation_id": "get_execution",
+    "summary": "An execution (the same body as its status)",
+}

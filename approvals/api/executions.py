@@ -1,0 +1,132 @@
+"""Start executions, list them, and poll one (`/status`)."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+
+from approvals import access
+from approvals.api import docs, payloads
+from approvals.api.common import (
+    ApiView,
+    Problem,
+    check_tenant,
+    execution_url,
+    parse_uuid,
+    status_url,
+)
+from approvals.forms import error_dict, start_form
+from approvals.serializers import StartExecutionSerializer
+from flows import engine
+from flows.inputs import InputValidationError
+from flows.models import Execution, Flow, SuspensionToken
+
+
+class StartExecutionView(ApiView):
+    """Start the flow with `inputs`; 201 with the execution's id and status URL."""
+
+    @extend_schema(**docs.START)
+    def post(self, request, namespace, flow_id):
+        flow = find_flow(request.user, namespace, flow_id, request.GET.get("tenant"))
+        body = StartExecutionSerializer(data=request.data)
+        if not body.is_valid():
+            raise Problem(400, "Invalid inputs.", errors=field_errors(body.errors))
+        form = start_form(flow, body.validated_data["inputs"], api=True)
+        if not form.is_valid():
+            raise Problem(400, "Invalid inputs.", errors=error_dict(form))
+        try:
+            execution = engine.start_execution(
+                flow,
+                form.values,
+                actor=request.user,
+                labels=body.validated_data["labels"],
+            )
+        except InputValidationError as exc:
+            raise Problem(400, "Invalid inputs.", errors=exc.errors) from exc
+        started = {
+            "executionId": str(execution.pk),
+            "state": execution.state,
+            "statusUrl": status_url(execution.pk),
+        }
+        headers = {
+            "Location": execution_url(execution.pk),
+            "X-Execution-Id": str(execution.pk),
+        }
+        return Response(started, status=201, headers=headers)
+
+
+def find_flow(user, namespace: str, flow_id: str, tenant: str | None) -> Flow:
+    """The user's flow by namespace and id; `tenant` picks one when several match."""
+    flows = access.visible_flows(user).filter(namespace=namespace, flow_id=flow_id)
+    if tenant:
+        flows = flows.filter(tenant__slug=tenant)
+    found = list(flows.select_related("tenant").order_by("tenant__slug")[:10])
+    if not found:
+        raise Problem(404, f"No flow {namespace}/{flow_id} in your tenants.")
+    if len(found) > 1:
+        slugs = ", ".join(flow.tenant.slug for flow in found)
+        raise Problem(
+            400,
+            f"Flow {namespace}/{flow_id} exists in several of your tenants; "
+            "name one with ?tenant=<slug>.",
+            errors={"tenant": [f"Choose one of: {slugs}."]},
+        )
+    return found[0]
+
+
+def field_errors(errors: dict) -> dict[str, list[str]]:
+    """A serializer's errors, keyed like the forms' (`__all__` for the whole body)."""
+    return {
+        "__all__" if name == "non_field_errors" else name: [str(m) for m in messages]
+        for name, messages in errors.items()
+    }
+
+
+class ExecutionListView(ApiView):
+    """Executions of the user's tenants, newest first, filtered and paginated."""
+
+    @extend_schema(**docs.EXECUTIONS)
+    def get(self, request):
+        executions = access.visible_executions(request.user)
+        state = request.GET.get("state", "").upper()
+        if state and state not in Execution.State.values:
+            allowed = ", ".join(Execution.State.values)
+            errors = {"state": [f"Unknown state; expected one of: {allowed}."]}
+            raise Problem(400, "Invalid filter.", errors=errors)
+        if state:
+            executions = executions.filter(state=state)
+        if namespace := request.GET.get("namespace"):
+            executions = executions.filter(flow__namespace=namespace)
+        if flow_id := request.GET.get("flow"):
+            executions = executions.filter(flow__flow_id=flow_id)
+        executions = payloads.with_flow(executions).order_by("-created_at", "-pk")
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(executions, request, view=self)
+        items = [payloads.execution_summary(execution) for execution in page]
+        return paginator.get_paginated_response(items)
+
+
+class ExecutionStatusView(ApiView):
+    """State, inputs, outputs, task runs and the open pause: what a poller needs."""
+
+    @extend_schema(**docs.STATUS)
+    def get(self, request, id):
+        execution = (
+            payloads.with_flow(Execution.objects)
+            .filter(pk=parse_uuid(id, "execution"))
+            .first()
+        )
+        if execution is None:
+            raise Problem(404, "No such execution.")
+        check_tenant(request.user, execution, "execution")
+        runs = list(execution.task_runs.defer("logs").order_by("started_at", "path"))
+        waiting = execution.tokens.filter(state=SuspensionToken.State.WAITING)
+        token = payloads.with_received(waiting).first()
+        return Response(payloads.execution_status(execution, runs, token))
+
+
+class ExecutionDetailView(ExecutionStatusView):
+    """GET /api/executions/{id}: the same body as its status."""
+
+    @extend_schema(**docs.EXECUTION)
+    def get(self, request, id):
+        return super().get(request, id)

@@ -1,0 +1,131 @@
+"""The API's JSON bodies, built from rows fetched with a fixed number of queries."""
+
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from approvals.answers import APPROVING
+from approvals.api.common import iso, resume_url, status_url
+from approvals.models import Answer
+from flows import inputs, screens
+from flows.models import Execution, SuspensionToken, TaskRun
+
+# Executions carry their revision's whole definition and source; no body needs them.
+HEAVY = ("revision__definition", "revision__source")
+
+
+def with_flow(executions: QuerySet[Execution]) -> QuerySet[Execution]:
+    """Executions joined with what a body shows of their tenant, flow and revision."""
+    return executions.select_related("tenant", "flow", "revision").defer(*HEAVY)
+
+
+def with_execution(tokens: QuerySet[SuspensionToken]) -> QuerySet[SuspensionToken]:
+    """Tokens joined with their execution, flow and revision (one query, no N+1)."""
+    return tokens.select_related(
+        "execution", "execution__flow", "execution__revision"
+    ).defer(*(f"execution__{field}" for field in HEAVY))
+
+
+def with_received(tokens: QuerySet[SuspensionToken]) -> QuerySet[SuspensionToken]:
+    """Annotate each token with its number of approving answers (`received`)."""
+    approving = (
+        Answer.objects.filter(token=OuterRef("pk"), decision__in=APPROVING)
+        .order_by()
+        .values("token")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return tokens.annotate(received=Coalesce(Subquery(approving), 0))
+
+
+def flow_ref(execution: Execution) -> dict:
+    return {
+        "namespace": execution.flow.namespace,
+        "id": execution.flow.flow_id,
+        "revision": execution.revision.revision,
+    }
+
+
+def execution_summary(execution: Execution) -> dict:
+    return {
+        "executionId": str(execution.pk),
+        "state": execution.state,
+        "tenant": execution.tenant.slug,
+        "flow": flow_ref(execution),
+        "createdAt": iso(execution.created_at),
+        "startedAt": iso(execution.started_at),
+        "endedAt": iso(execution.ended_at),
+        "statusUrl": status_url(execution.pk),
+    }
+
+
+def execution_status(
+    execution: Execution, runs: list[TaskRun], token: SuspensionToken | None
+) -> dict:
+    """Everything a poller needs: state, outputs so far, task runs, the open pause."""
+    return {
+        **execution_summary(execution),
+        "inputs": execution.inputs,
+        "outputs": {
+            run.task_id: run.outputs for run in runs if run.state in TaskRun.DONE
+        },
+        "taskRuns": [
+            {
+                "taskId": run.task_id,
+                "path": run.path,
+                "state": run.state,
+                "attempt": run.attempt,
+                "startedAt": iso(run.started_at),
+                "endedAt": iso(run.ended_at),
+            }
+            for run in runs
+        ],
+        "pause": pause(token) if token is not None else None,
+    }
+
+
+def pause(token: SuspensionToken) -> dict:
+    """The open suspension as the status body shows it."""
+    return {
+        "tokenId": str(token.pk),
+        "screen": token.screen,
+        "message": token.message,
+        "deadline": iso(token.expires_at),
+        "expected": expected(token),
+        "approvals": approvals(token),
+        "assignees": token.assignees,
+        "resumeUrl": resume_url(token.pk),
+    }
+
+
+def suspension(token: SuspensionToken) -> dict:
+    """One inbox item."""
+    return {
+        "tokenId": str(token.pk),
+        "executionId": str(token.execution_id),
+        "flow": flow_ref(token.execution),
+        "screen": token.screen,
+        "message": token.message,
+        "deadline": iso(token.expires_at),
+        "createdAt": iso(token.created_at),
+        "approvals": approvals(token),
+    }
+
+
+def suspension_detail(token: SuspensionToken) -> dict:
+    """An inbox item with its state, assignees and the fields an answer may carry."""
+    return {
+        **suspension(token),
+        "state": token.state,
+        "assignees": token.assignees,
+        "expected": expected(token),
+        "resumeUrl": resume_url(token.pk),
+    }
+
+
+def approvals(token: SuspensionToken) -> dict:
+    return {"required": token.approvals_required, "received": token.received}
+
+
+def expected(token: SuspensionToken) -> list[dict]:
+    """The answer's fields: the screen's own, then the Pause's onResume inputs."""
+    return inputs.to_schema(screens.response_fields(token.screen, token.schema))

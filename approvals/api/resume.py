@@ -1,0 +1,136 @@
+"""POST /api/executions/{id}/resume: any channel answers a suspension here.
+
+Refusals come in a fixed order (401, 404, 403 tenant, 409, 410, 403 not allowed,
+400); an accepted answer is a 202 and the execution continues on a worker.
+"""
+
+import uuid
+from contextlib import nullcontext
+
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Q, When
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+
+from approvals import access, answers
+from approvals.api import docs, payloads
+from approvals.api.common import ApiView, Problem, check_tenant, parse_uuid, status_url
+from approvals.forms import answer_form, error_dict
+from approvals.models import IdempotentReply
+from flows import engine
+from flows.models import Execution, SuspensionToken
+
+KEY_HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = IdempotentReply._meta.get_field("key").max_length
+
+
+class ResumeView(ApiView):
+    """Answer a suspension; 202 once the answer is stored and the resume enqueued."""
+
+    @extend_schema(**docs.RESUME)
+    def post(self, request, id):
+        user, key = request.user, request.headers.get(KEY_HEADER, "")
+        if key and (replayed := replay(user, key, id)) is not None:
+            return replayed
+        try:
+            return answer(user, id, request.data, key)
+        except (engine.AlreadyConsumed, answers.AlreadyAnswered, IntegrityError):
+            # A retry with the same key that raced the first request, and lost at
+            # any check after the lookup above, gets the reply the winner committed.
+            if key and (replayed := replay(user, key, id)) is not None:
+                return replayed
+            raise
+
+
+def answer(user, raw_id: str, data, key: str) -> Response:
+    """Every check in the contract's order, then the answer itself."""
+    token = find_token(user, raw_id)
+    access.check_tenant(user, token)
+    engine.check_open(token)
+    access.check_may_answer(user, token)
+    form = answer_form(token, data, api=True)
+    if not form.is_valid():
+        raise Problem(400, "Invalid response data.", errors=error_dict(form))
+    if len(key) > MAX_KEY_LENGTH:
+        message = f"At most {MAX_KEY_LENGTH} characters."
+        raise Problem(400, "Invalid Idempotency-Key.", errors={KEY_HEADER: [message]})
+    return accept(user, token, form.values, key)
+
+
+def find_token(user, raw_id: str) -> SuspensionToken:
+    """The token with this id, else this execution's waiting (or latest) token."""
+    pk = parse_uuid(raw_id)
+    token = (
+        payloads.with_execution(SuspensionToken.objects)
+        .filter(Q(pk=pk) | Q(execution_id=pk))
+        .order_by(
+            Case(
+                When(pk=pk, then=0),
+                When(state=SuspensionToken.State.WAITING, then=1),
+                default=2,
+            ),
+            "-created_at",
+        )
+        .first()
+    )
+    if token is not None:
+        return token
+    execution = Execution.objects.only("tenant_id", "state").filter(pk=pk).first()
+    if execution is None:
+        raise Problem(404, "No such suspension or execution.")
+    check_tenant(user, execution, "execution")
+    raise Problem(
+        409,
+        "This execution is not waiting for an answer.",
+        state=execution.state,
+        resolvedBy=None,
+        resolvedAt=None,
+        executionId=str(execution.pk),
+    )
+
+
+def accept(user, token: SuspensionToken, values: dict, key: str) -> Response:
+    """Record the answer (and the reply to replay, in the same transaction): 202."""
+    headers = {"Location": status_url(token.execution_id)}
+    with transaction.atomic() if key else nullcontext():
+        outcome = answers.answer(user, token, values, channel="api")
+        body = {"executionId": str(token.execution_id), "status": "Resuming"}
+        if not outcome.resumed:
+            body.update(status="Waiting", approvals=outcome.approvals)
+            body["required"] = outcome.required
+        if key:
+            IdempotentReply.objects.create(
+                user=user, key=key, token=token, status=202, body=body, headers=headers
+            )
+    return Response(body, status=202, headers=headers)
+
+
+def replay(user, key: str, raw_id: str) -> Response | None:
+    """The stored reply for this user's key, or None if the key is new.
+
+    A key already used for another suspension is refused with 422: replaying that
+    other answer's reply here would tell the client something false.
+    """
+    reply = (
+        IdempotentReply.objects.filter(user=user, key=key)
+        .annotate(execution_id=F("token__execution_id"))
+        .first()
+    )
+    if reply is None:
+        return None
+    if _as_uuid(raw_id) not in (reply.token_id, reply.execution_id):
+        raise Problem(
+            422,
+            f"This {KEY_HEADER} was already used to answer another suspension; "
+            "send a new key with each new answer.",
+            tokenId=str(reply.token_id),
+        )
+    headers = {**reply.headers, "Idempotent-Replayed": "true"}
+    return Response(reply.body, status=reply.status, headers=headers)
+
+
+def _as_uuid(raw: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError:
+        return None

@@ -1,0 +1,53 @@
+"""The API's inbox: waiting suspensions of the user's tenants, one at a time too."""
+
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+
+from approvals import access
+from approvals.api import docs, payloads
+from approvals.api.common import ApiView, Problem, parse_uuid
+from flows import engine
+from flows.models import SuspensionToken
+
+
+class SuspensionListView(ApiView):
+    """Open suspensions of the user's tenants; `?assigned=me`: those they may answer."""
+
+    @extend_schema(**docs.SUSPENSIONS)
+    def get(self, request):
+        assigned = request.GET.get("assigned", "")
+        if assigned not in ("", "me"):
+            errors = {"assigned": ['Only "me" is supported.']}
+            raise Problem(400, "Invalid filter.", errors=errors)
+        if assigned == "me":
+            tokens = access.answerable_tokens(request.user)
+        else:
+            open_ = Q(expires_at__isnull=True) | Q(expires_at__gt=engine.now())
+            tokens = access.visible_tokens(request.user).filter(
+                open_, state=SuspensionToken.State.WAITING
+            )
+        tokens = payloads.with_received(payloads.with_execution(tokens))
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(
+            tokens.order_by("-created_at", "-pk"), request, view=self
+        )
+        items = [payloads.suspension(token) for token in page]
+        return paginator.get_paginated_response(items)
+
+
+class SuspensionDetailView(ApiView):
+    """One suspension, its assignees, and the fields an answer may carry."""
+
+    @extend_schema(**docs.SUSPENSION)
+    def get(self, request, id):
+        token = (
+            payloads.with_received(payloads.with_execution(SuspensionToken.objects))
+            .filter(pk=parse_uuid(id, "suspension"))
+            .first()
+        )
+        if token is None:
+            raise Problem(404, "No such suspension.")
+        access.check_tenant(request.user, token)
+        return Response(payloads.suspension_detail(token))

@@ -1,0 +1,36 @@
+"""REST API routes, mounted at /api/ (namespace `api`)."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularSwaggerView
+
+from approvals.api.docs import SchemaView
+from approvals.api.executions import (
+    ExecutionDetailView,
+    ExecutionListView,
+    ExecutionStatusView,
+    StartExecutionView,
+)
+from approvals.api.resume import ResumeView
+from approvals.api.suspensions import SuspensionDetailView, SuspensionListView
+
+app_name = "api"
+
+urlpatterns = [
+    path("executions", ExecutionListView.as_view(), name="executions"),
+    path("executions/<str:id>", ExecutionDetailView.as_view(), name="execution"),
+    path(
+        "executions/<str:id>/status",
+        ExecutionStatusView.as_view(),
+        name="execution-status",
+    ),
+    path("executions/<str:id>/resume", ResumeView.as_view(), name="resume"),
+    path(
+        "flows/<str:namespace>/<str:flow_id>/executions",
+        StartExecutionView.as_view(),
+        name="start",
+    ),
+    path("suspensions", SuspensionListView.as_view(), name="suspensions"),
+    path("suspensions/<str:id>", SuspensionDetailView.as_view(), name="suspension"),
+    path("schema/", SchemaView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

@@ -1,0 +1,182 @@
+"""The API's request and response shapes.
+
+The start endpoint validates its envelope with StartExecutionSerializer; answers and
+inputs themselves are validated by approvals.forms, like on the screens. The other
+serializers document the bodies built in approvals.api.payloads (OpenAPI schema).
+"""
+
+from rest_framework import serializers
+
+
+class StartExecutionSerializer(serializers.Serializer):
+    inputs = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text="The flow's inputs; dotted ids as flat keys or nested maps.",
+    )
+    labels = serializers.DictField(
+        child=serializers.CharField(), required=False, default=dict
+    )
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {
+                    name: ["Unknown field; expected inputs or labels."]
+                    for name in unknown
+                }
+            )
+        return attrs
+
+
+# ---------------------------------------------------------------- errors
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class InvalidDataSerializer(ErrorSerializer):
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Messages by field (dotted input id, `__all__` for the whole body).",
+    )
+
+
+class ConsumedSerializer(ErrorSerializer):
+    state = serializers.CharField(help_text="RESUMED, CANCELLED, or the execution's.")
+    resolvedBy = serializers.CharField(allow_null=True)
+    resolvedAt = serializers.DateTimeField(allow_null=True)
+    executionId = serializers.UUIDField()
+
+
+class ExpiredSerializer(ErrorSerializer):
+    expiredAt = serializers.DateTimeField()
+    executionId = serializers.UUIDField()
+
+
+class KeyReusedSerializer(ErrorSerializer):
+    tokenId = serializers.UUIDField(help_text="The suspension the key was used for.")
+
+
+# ---------------------------------------------------------------- bodies
+
+
+class ResumeAcceptedSerializer(serializers.Serializer):
+    executionId = serializers.UUIDField()
+    status = serializers.ChoiceField(
+        ["Resuming", "Waiting"],
+        help_text="Waiting: the answer counts, but the quorum needs more approvers.",
+    )
+    approvals = serializers.IntegerField(
+        required=False, help_text="Approving answers so far (Waiting only)."
+    )
+    required = serializers.IntegerField(
+        required=False, help_text="Approvals needed (Waiting only)."
+    )
+
+
+class FlowRefSerializer(serializers.Serializer):
+    namespace = serializers.CharField()
+    id = serializers.CharField()
+    revision = serializers.IntegerField()
+
+
+class StartedSerializer(serializers.Serializer):
+    executionId = serializers.UUIDField()
+    state = serializers.CharField()
+    statusUrl = serializers.CharField()
+
+
+class ExecutionSummarySerializer(serializers.Serializer):
+    executionId = serializers.UUIDField()
+    state = serializers.CharField()
+    tenant = serializers.CharField()
+    flow = FlowRefSerializer()
+    createdAt = serializers.DateTimeField()
+    startedAt = serializers.DateTimeField(allow_null=True)
+    endedAt = serializers.DateTimeField(allow_null=True)
+    statusUrl = serializers.CharField()
+
+
+class TaskRunSerializer(serializers.Serializer):
+    taskId = serializers.CharField()
+    path = serializers.CharField()
+    state = serializers.CharField()
+    attempt = serializers.IntegerField()
+    startedAt = serializers.DateTimeField(allow_null=True)
+    endedAt = serializers.DateTimeField(allow_null=True)
+
+
+class FieldSchemaSerializer(serializers.Serializer):
+    """One field an answer may carry (flows.inputs.to_schema)."""
+
+    id = serializers.CharField()
+    type = serializers.CharField()
+    displayName = serializers.CharField()
+    description = serializers.CharField()
+    required = serializers.BooleanField()
+    defaults = serializers.JSONField(allow_null=True)
+    values = serializers.ListField(child=serializers.CharField())
+    min = serializers.JSONField(allow_null=True)
+    max = serializers.JSONField(allow_null=True)
+    validator = serializers.CharField(allow_null=True)
+    itemType = serializers.CharField(allow_null=True)
+
+
+class ApprovalsSerializer(serializers.Serializer):
+    required = serializers.IntegerField()
+    received = serializers.IntegerField()
+
+
+class PauseSerializer(serializers.Serializer):
+    tokenId = serializers.UUIDField()
+    screen = serializers.CharField()
+    message = serializers.CharField()
+    deadline = serializers.DateTimeField(allow_null=True)
+    expected = FieldSchemaSerializer(many=True)
+    approvals = ApprovalsSerializer()
+    assignees = serializers.ListField(child=serializers.CharField())
+    resumeUrl = serializers.CharField()
+
+
+class ExecutionStatusSerializer(ExecutionSummarySerializer):
+    inputs = serializers.DictField()
+    outputs = serializers.DictField(
+        child=serializers.DictField(), help_text="Outputs of finished tasks by task id."
+    )
+    taskRuns = TaskRunSerializer(many=True)
+    pause = PauseSerializer(allow_null=True, help_text="The open suspension, if any.")
+
+
+class SuspensionSerializer(serializers.Serializer):
+    tokenId = serializers.UUIDField()
+    executionId = serializers.UUIDField()
+    flow = FlowRefSerializer()
+    screen = serializers.CharField()
+    message = serializers.CharField()
+    deadline = serializers.DateTimeField(allow_null=True)
+    createdAt = serializers.DateTimeField()
+    approvals = ApprovalsSerializer()
+
+
+class SuspensionDetailSerializer(SuspensionSerializer):
+    state = serializers.CharField()
+    assignees = serializers.ListField(child=serializers.CharField())
+    expected = FieldSchemaSerializer(many=True)
+    resumeUrl = serializers.CharField()
+
+
+class PageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+
+
+class ExecutionPageSerializer(PageSerializer):
+    results = ExecutionSummarySerializer(many=True)
+
+
+class SuspensionPageSerializer(PageSerializer):
+    results = SuspensionSerializer(many=True)

@@ -1,0 +1,70 @@
+"""Small display helpers for Signoff's pages: JSON, states, task types, durations."""
+
+import json
+
+from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince, timeuntil
+
+register = template.Library()
+
+# Bootstrap badge classes by state; the badge always shows the state's name too.
+_STATE_BADGES = {
+    "CREATED": "text-bg-secondary",
+    "QUEUED": "text-bg-secondary",
+    "RUNNING": "text-bg-primary",
+    "PAUSED": "text-bg-warning",
+    "WAITING": "text-bg-warning",
+    "SUCCESS": "text-bg-success",
+    "RESUMED": "text-bg-success",
+    "Approved": "text-bg-success",
+    "Submitted": "text-bg-success",
+    "WARNING": "text-bg-warning",
+    "FAILED": "text-bg-danger",
+    "Rejected": "text-bg-danger",
+    "EXPIRED": "text-bg-dark",
+    "CANCELLED": "text-bg-dark",
+}
+
+
+@register.filter
+def pretty_json(value) -> str:
+    """Indented JSON for a <pre> block (autoescaped by the template)."""
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+
+
+@register.filter
+def state_badge(state) -> str:
+    return _STATE_BADGES.get(str(state), "text-bg-light")
+
+
+@register.filter
+def short_type(task_type) -> str:
+    """`io.kestra.plugin.core.flow.Pause` -> `Pause`."""
+    return str(task_type).rsplit(".", 1)[-1]
+
+
+@register.simple_tag
+def duration(start, end) -> str:
+    """Time between two datetimes (`1.25 s`, `3 min 4 s`); blank while still open."""
+    if not start or not end:
+        return ""
+    seconds = (end - start).total_seconds()
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+@register.simple_tag
+def relative(moment) -> str:
+    """`in 3 hours` for a future moment, `3 hours ago` for a past one."""
+    if not moment:
+        return ""
+    current = timezone.now()
+    if moment > current:
+        return f"in {timeuntil(moment, current)}"
+    return f"{timesince(moment, current)} ago"

@@ -1,0 +1,20 @@
+"""Signoff's pages (the API's routes are in config/urls.py)."""
+
+from django.urls import path
+from django.views.generic import RedirectView
+
+from approvals import views_answer, views_executions, views_flows, views_inbox
+
+app_name = "approvals"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="approvals:inbox"), name="home"),
+    path("approvals/", views_inbox.inbox, name="inbox"),
+    path("approvals/<uuid:token_id>/", views_answer.answer, name="answer"),
+    path("executions/", views_executions.executions, name="executions"),
+    path(
+        "executions/<uuid:execution_id>/", views_executions.execution, name="execution"
+    ),
+    path("flows/", views_flows.flows, name="flows"),
+    path("flows/<str:namespace>/<str:flow_id>/start", views_flows.start, name="start"),
+]

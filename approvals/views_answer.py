@@ -1,0 +1,119 @@
+"""The answer screen: approval, form, review or bare resume, for one suspension.
+
+Refusals come in the API's order: 404 no such token, 403 another tenant, 409 already
+consumed, 410 expired (even before the sweeper ran), 403 not allowed to answer.
+An invalid answer re-renders the form with each error beside its field (status 200,
+like any Django form); nothing is consumed until the answer is valid.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import formats, timezone
+
+from approvals import access, answers, context, forms
+from approvals.models import Answer
+from approvals.views import refused
+from flows import engine, screens
+from flows.models import SuspensionToken
+
+REFUSALS = (access.Denied, engine.AlreadyConsumed, engine.Expired)
+HEADINGS = {
+    SuspensionToken.Screen.APPROVAL: "Approval requested",
+    SuspensionToken.Screen.FORM: "Input requested",
+    SuspensionToken.Screen.REVIEW: "Review requested",
+    SuspensionToken.Screen.RESUME: "Resume requested",
+}
+
+
+@login_required
+def answer(request, token_id):
+    token = get_object_or_404(_tokens(), pk=token_id)
+    try:
+        answers.check_can_answer(request.user, token)
+    except REFUSALS as exc:
+        return refusal_page(request, token, exc)
+    if request.method != "POST":
+        mine = token.answers.filter(user=request.user).first()
+        if mine is not None:  # quorum pending: show their answer, no second form
+            return _answer_page(request, token, None, mine=mine)
+    data = request.POST if request.method == "POST" else None
+    form = forms.answer_form(token, data, request.FILES or None)
+    if not form.is_valid():
+        return _answer_page(request, token, form)
+    try:
+        outcome = answers.answer(request.user, token, form.values, channel="web")
+    except (*REFUSALS, answers.AlreadyAnswered) as exc:
+        return refusal_page(request, token, exc)
+    messages.success(request, success_message(outcome))
+    return redirect("approvals:execution", token.execution_id)
+
+
+def _tokens():
+    return SuspensionToken.objects.select_related(
+        "execution__flow", "execution__revision", "execution__created_by"
+    )
+
+
+def _answer_page(request, token, form, *, mine=None):
+    given = list(token.answers.select_related("user"))
+    approved = sum(a.decision in answers.APPROVING for a in given)
+    page = {
+        "token": token,
+        "execution": token.execution,
+        "shown": context.approval_context(token),
+        "answers": given,
+        "approved": approved,
+        "still_needed": max(token.approvals_required - approved, 0),
+        "form": form,
+        "mine": mine,
+        "screen_heading": HEADINGS[token.screen],
+        "decision_buttons": _decision_buttons(token, form),
+    }
+    return render(request, "approvals/answer.html", page)
+
+
+def _decision_buttons(token, form) -> bool:
+    """Approve / Reject buttons stand for the built-in decision, not a custom one."""
+    field = form.fields.get("decision") if form is not None else None
+    return (
+        token.screen == SuspensionToken.Screen.APPROVAL
+        and field is not None
+        and tuple(field.definition.values) == screens.DECISIONS
+    )
+
+
+def success_message(outcome: answers.Outcome) -> str:
+    decision = outcome.answer.decision
+    if outcome.resumed:
+        done = "Answer sent" if decision == Answer.Decision.SUBMITTED else decision
+        return f"{done} — the execution is resuming."
+    return f"Your approval is recorded: {outcome.approvals} of {outcome.required}."
+
+
+def refusal_page(request, token, exc):
+    """The 403 / 409 / 410 page for a refused look or answer."""
+    if isinstance(exc, access.Denied):
+        return refused(request, 403, "You may not answer this", str(exc))
+    if isinstance(exc, answers.AlreadyAnswered):
+        detail = "Your answer was already recorded; each person answers once."
+        return refused(request, 409, "You already answered", detail, token=token)
+    token.refresh_from_db()
+    if isinstance(exc, engine.Expired):
+        when = _when(token.expires_at or token.resolved_at)
+        detail = f"Its deadline passed on {when}; it can no longer be answered."
+        return refused(request, 410, "This request has expired", detail, token=token)
+    by = token.resolved_by_name or "someone"
+    channel = f" via {token.channel}" if token.channel else ""
+    detail = f"{by} answered it on {_when(token.resolved_at)}{channel}."
+    if token.state == SuspensionToken.State.CANCELLED:
+        detail = f"{by} cancelled it on {_when(token.resolved_at)}{channel}."
+    return refused(
+        request, 409, "This request was already answered", detail, token=token
+    )
+
+
+def _when(moment) -> str:
+    if moment is None:
+        return "an unknown date"
+    return formats.date_format(timezone.localtime(moment), "Y-m-d H:i:s T")

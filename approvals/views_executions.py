@@ -1,0 +1,96 @@
+"""Executions: the list (filters, pages) and one execution's full record.
+
+Another tenant's execution is a 404, like one that does not exist.
+"""
+
+from datetime import datetime, time, timedelta
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from approvals import access
+from approvals.models import Answer
+from approvals.views import paginate, styled
+from flows.models import Execution
+
+
+class ExecutionFilters(forms.Form):
+    state = forms.ChoiceField(required=False)
+    flow = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+
+    def __init__(self, data, flows):
+        super().__init__(data)
+        self.fields["state"].choices = [("", "All states"), *Execution.State.choices]
+        self.fields["flow"].choices = [("", "All flows")] + [
+            (pk, f"{namespace}.{flow_id}") for pk, namespace, flow_id in flows
+        ]
+        date = forms.DateInput(attrs={"type": "date"})
+        # "from" and "to" are Python keywords, hence not declared above.
+        self.fields["from"] = forms.DateField(
+            required=False, label="Created from", widget=date
+        )
+        self.fields["to"] = forms.DateField(
+            required=False, label="Created to", widget=date
+        )
+
+
+@login_required
+def executions(request):
+    flows = list(
+        access.visible_flows(request.user).values_list("pk", "namespace", "flow_id")
+    )
+    filters = styled(ExecutionFilters(request.GET, flows))
+    filters.is_valid()  # an invalid value is ignored, the valid ones still apply
+    chosen = filters.cleaned_data
+    rows = access.visible_executions(request.user).select_related(
+        "flow", "revision", "created_by"
+    )
+    if chosen.get("state"):
+        rows = rows.filter(state=chosen["state"])
+    if chosen.get("flow"):
+        rows = rows.filter(flow_id=chosen["flow"])
+    if chosen.get("from"):
+        rows = rows.filter(created_at__gte=_start_of(chosen["from"]))
+    if chosen.get("to"):
+        rows = rows.filter(created_at__lt=_start_of(chosen["to"] + timedelta(days=1)))
+    rows = rows.order_by("-created_at", "-pk")
+    context = {"filters": filters, "page": paginate(request, rows)}
+    return render(request, "approvals/executions.html", context)
+
+
+def labelled(events, runs) -> list:
+    """Events with `subject_label`: a task run's task id, a token's short id."""
+    task_ids = {str(run.pk): run.task_id for run in runs}
+    events = list(events)
+    for event in events:
+        event.subject_label = task_ids.get(event.subject_id, event.subject_id[:8])
+    return events
+
+
+def _start_of(day) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+@login_required
+def execution(request, execution_id):
+    found = get_object_or_404(
+        access.visible_executions(request.user).select_related(
+            "flow", "revision", "created_by", "tenant"
+        ),
+        pk=execution_id,
+    )
+    answers = Prefetch("answers", Answer.objects.select_related("user"))
+    tokens = found.tokens.select_related("resolved_by").prefetch_related(answers)
+    answerable = access.answerable_tokens(request.user).filter(execution=found)
+    runs = list(found.task_runs.order_by("started_at", "path"))
+    context = {
+        "execution": found,
+        "task_runs": runs,
+        "tokens": tokens.order_by("created_at"),
+        "answerable": set(answerable.values_list("pk", flat=True)),
+        "events": labelled(found.events.order_by("at", "pk"), runs),
+    }
+    return render(request, "approvals/execution.html", context)

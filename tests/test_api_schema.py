@@ -1,0 +1,106 @@
+"""The OpenAPI schema and Swagger UI, and that the schema matches the real bodies."""
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from approvals import serializers as s
+from tests.test_api import client_for, poster, starter
+
+ERRORS = {"400", "401", "403", "404", "409", "410"}
+
+
+@pytest.fixture
+def schema(db):
+    response = APIClient().get("/api/schema/?format=json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_schema_is_openapi_3_with_the_resume_endpoint_and_its_codes(schema):
+    assert schema["openapi"].startswith("3.")
+    resume = schema["paths"]["/api/executions/{id}/resume"]["post"]
+    assert {"202", *ERRORS} <= set(resume["responses"])
+    assert resume["responses"]["202"]["headers"]["Location"]
+    errors = {code: resume["responses"][code]["content"] for code in ERRORS}
+    assert all("application/json" in content for content in errors.values())
+    assert [p["name"] for p in resume["parameters"]] == ["Idempotency-Key", "id"]
+
+
+def test_schema_documents_every_operation_and_its_errors(schema):
+    operations = {
+        (path, method): operation
+        for path, methods in schema["paths"].items()
+        for method, operation in methods.items()
+    }
+    assert set(operations) == {
+        ("/api/executions", "get"),
+        ("/api/executions/{id}", "get"),
+        ("/api/executions/{id}/status", "get"),
+        ("/api/executions/{id}/resume", "post"),
+        ("/api/flows/{namespace}/{flow_id}/executions", "post"),
+        ("/api/suspensions", "get"),
+        ("/api/suspensions/{id}", "get"),
+    }
+    for key, operation in operations.items():
+        assert "401" in operation["responses"], key
+        assert {"bearerAuth": []} in operation["security"], key
+
+
+def test_schema_has_a_bearer_security_scheme(schema):
+    scheme = schema["components"]["securitySchemes"]["bearerAuth"]
+    assert scheme == {"type": "http", "scheme": "bearer"}
+
+
+def test_schema_validates_without_warnings(tmp_path):
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    assert "/api/executions/{id}/resume" in out.read_text()
+
+
+def test_swagger_ui_renders_and_loads_the_schema(db):
+    response = APIClient().get("/api/docs/")
+    assert response.status_code == 200
+    assert "swagger-ui" in response.content.decode()
+    assert "/api/schema/" in response.content.decode()
+
+
+@pytest.fixture
+def bodies(user, make_flow, run_on_commit):
+    """One real body of each kind, to hold the documented shapes against."""
+    api, post = client_for(user), poster(run_on_commit)
+    token = starter(make_flow, run_on_commit)()
+    execution = f"/api/executions/{token.execution_id}"
+    found = {
+        "status": api.get(f"{execution}/status").json(),
+        "suspensions": api.get("/api/suspensions").json(),
+        "suspension": api.get(f"/api/suspensions/{token.pk}").json(),
+        "executions": api.get("/api/executions").json(),
+        "started": post(api, "/api/flows/acme.finance/expense/executions", {}).json(),
+        "invalid": api.post(f"{execution}/resume", {}, format="json").json(),
+    }
+    found["accepted"] = post(api, f"{execution}/resume", {"reason": "ok"}).json()
+    found["consumed"] = post(api, f"{execution}/resume", {"reason": "ok"}).json()
+    return found
+
+
+def fields(serializer) -> set[str]:
+    return set(serializer().fields)
+
+
+def test_documented_shapes_match_the_bodies(bodies):
+    assert fields(s.ExecutionStatusSerializer) == set(bodies["status"])
+    assert fields(s.PauseSerializer) == set(bodies["status"]["pause"])
+    expected = bodies["status"]["pause"]["expected"][0]
+    assert fields(s.FieldSchemaSerializer) == set(expected)
+    assert fields(s.TaskRunSerializer) == set(bodies["status"]["taskRuns"][0])
+    assert fields(s.SuspensionPageSerializer) == set(bodies["suspensions"])
+    assert fields(s.SuspensionSerializer) == set(bodies["suspensions"]["results"][0])
+    assert fields(s.SuspensionDetailSerializer) == set(bodies["suspension"])
+    assert fields(s.ExecutionSummarySerializer) == set(
+        bodies["executions"]["results"][0]
+    )
+    assert fields(s.StartedSerializer) == set(bodies["started"])
+    assert fields(s.InvalidDataSerializer) == set(bodies["invalid"])
+    assert fields(s.ResumeAcceptedSerializer) >= set(bodies["accepted"])
+    assert fields(s.ConsumedSerializer) == set(bodies["consumed"])
