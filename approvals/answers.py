@@ -60,10 +60,13 @@ def _decision(token, values) -> str:
 
 @transaction.atomic
 def _settle_at_once(user, token, values, decision, channel) -> Outcome:
-    answer = _record(user, token, values, decision, channel)
+    # The engine's conditional UPDATE picks the winner; only the winner's answer
+    # is then saved, so no lock and no savepoint are needed on this path.
+    answer = _new_answer(user, token, values, decision, channel)
     engine.consume(
         token, values, actor=user, channel=channel, extra_outputs=_summary([answer])
     )
+    answer.save(force_insert=True)
     return Outcome(answer, resumed=True, approvals=1, required=token.approvals_required)
 
 
@@ -81,23 +84,29 @@ def _count_towards_quorum(user, token, values, decision, channel) -> Outcome:
     return Outcome(answer, resumed, len(answers), token.approvals_required)
 
 
-def _record(user, token, values, decision, channel) -> Answer:
+def _new_answer(user, token, values, decision, channel) -> Answer:
     shown = context.approval_context(token)
+    return Answer(
+        token=token,
+        user=user,
+        decision=decision,
+        values=values,
+        channel=channel,
+        answered_at=timezone.now(),
+        shown_message=token.message,
+        shown_context=shown,
+        shown_hash=context.fingerprint(shown),
+    )
+
+
+def _record(user, token, values, decision, channel) -> Answer:
+    answer = _new_answer(user, token, values, decision, channel)
     try:
         with transaction.atomic():
-            return Answer.objects.create(
-                token=token,
-                user=user,
-                decision=decision,
-                values=values,
-                channel=channel,
-                answered_at=timezone.now(),
-                shown_message=token.message,
-                shown_context=shown,
-                shown_hash=context.fingerprint(shown),
-            )
+            answer.save(force_insert=True)
     except IntegrityError as exc:
         raise AlreadyAnswered(f"{user.get_username()} already answered this") from exc
+    return answer
 
 
 def _summary(answers: list[Answer]) -> dict:

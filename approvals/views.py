@@ -4,8 +4,26 @@ views_flows): the refusal page and pagination. Each page is a short function the
 
 from django.core.paginator import Page, Paginator
 from django.shortcuts import render
+from django.utils.functional import cached_property
 
 PAGE_SIZE = 25
+COUNT_CAP = 1000
+
+
+class CappedPaginator(Paginator):
+    """Counts at most `COUNT_CAP` rows: a huge list costs one bounded COUNT.
+
+    Past the cap the pages cover the first COUNT_CAP rows and `capped` is true
+    ("1000+ in all"); filters narrow the rest.
+    """
+
+    @cached_property
+    def count(self) -> int:
+        seen = self.object_list.order_by().values("pk")[: COUNT_CAP + 1].count()
+        self.capped = seen > COUNT_CAP
+        return min(seen, COUNT_CAP)
+
+    capped = False
 
 
 def refused(request, status: int, heading: str, detail: str = "", **extra):
@@ -16,7 +34,11 @@ def refused(request, status: int, heading: str, detail: str = "", **extra):
 
 def paginate(request, queryset) -> Page:
     """One page of `queryset` (?page=N; out of range gives the nearest page)."""
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.nearby_numbers = page.paginator.get_elided_page_range(
+        page.number, on_each_side=2, on_ends=1
+    )
+    return page
 
 
 def styled(form):

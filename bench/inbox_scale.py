@@ -44,6 +44,7 @@ tasks:
 
 
 def seed(tenant, user, count: int) -> None:
+    from django.db import connection
     from django.utils import timezone
 
     from flows import loader
@@ -85,6 +86,9 @@ def seed(tenant, user, count: int) -> None:
             for i, (e, r) in enumerate(zip(executions, runs, strict=True))
         )
         print(f"seeded {start + size} tokens", flush=True)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # fresh statistics, as autovacuum would give
 
 
 def main() -> None:

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",  # tokens: approvals.ApiToken (hashed), not DRF's authtoken
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "crispy_forms",
     "crispy_bootstrap5",
     "django_q",
@@ -150,6 +151,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Signoff API",
     "DESCRIPTION": "Start flows, answer suspended executions, poll their status.",
     "VERSION": "1.0.0",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 

@@ -239,6 +239,7 @@ class SuspensionToken(models.Model):
         ]
         indexes = [
             models.Index(fields=["tenant", "state", "expires_at"]),
+            models.Index(fields=["tenant", "state", "created_at", "id"]),
             models.Index(
                 fields=["expires_at"],
                 name="token_waiting_deadline_idx",

@@ -1,7 +1,7 @@
 """Every row of the resume API's status-code table, with its body, in its order.
 
 401 -> 404 -> 403 (tenant) -> 409 (consumed) -> 410 (expired) -> 403 (not allowed)
--> 400 (invalid data) -> 202.
+-> 400 (invalid data) -> 202; and 422 for an Idempotency-Key reused elsewhere.
 """
 
 import threading
@@ -107,7 +107,9 @@ def test_an_inactive_users_key_is_401(user, pause):
 # ---------------------------------------------------------------- 404
 
 
-@pytest.mark.parametrize("missing", [str(uuid.uuid4()), "not-a-uuid"])
+@pytest.mark.parametrize(
+    "missing", ["6f1c8f2e-3b7a-4c55-9d0e-2a1b3c4d5e6f", "not-a-uuid"]
+)
 def test_an_unknown_or_malformed_id_is_404(api, missing):
     response = api.post(resume_url(missing), {}, format="json")
     assert response.status_code == 404
@@ -300,6 +302,26 @@ def test_an_overlong_idempotency_key_is_400(api, pause):
     assert response.status_code == 400
     assert "Idempotency-Key" in response.json()["errors"]
     assert waiting(token)
+
+
+# ---------------------------------------------------------------- idempotency keys
+
+
+def test_unknown_token_with_a_key_is_still_404(api, post):
+    response = post(api, resume_url(uuid.uuid4()), {}, **{"Idempotency-Key": "n"})
+    assert response.status_code == 404
+
+
+def test_a_key_reused_for_another_suspension_is_422(api, pause, post):
+    first, second = pause(), pause()
+    key = {"Idempotency-Key": "same"}
+    assert post(api, resume_url(first.pk), {"reason": "a"}, **key).status_code == 202
+    reused = post(api, resume_url(second.pk), {"reason": "b"}, **key)
+    assert reused.status_code == 422
+    assert reused.json()["tokenId"] == str(first.pk)
+    assert "another suspension" in reused.json()["detail"]
+    second.refresh_from_db()
+    assert second.state == S.WAITING
 
 
 # ---------------------------------------------------------------- races

@@ -147,6 +147,24 @@ def test_nav_badge_counts_answerable_tokens_on_every_page(
     assert 'id="inbox-count">2<' in page
 
 
+def test_huge_inboxes_count_up_to_a_cap(client, approver, pause_token, monkeypatch):
+    from approvals import context_processors, views
+
+    monkeypatch.setattr(views, "COUNT_CAP", 3)
+    monkeypatch.setattr(context_processors, "BADGE_CAP", 3)
+    for _ in range(5):
+        pause_token("")
+    client.force_login(approver)
+    response = client.get(INBOX, {"sort": "age"})
+    assert response.context["page"].paginator.count == 3
+    assert "3+ in all" not in response.content.decode()  # one page: no page footer
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    paged = client.get(INBOX, {"sort": "age"}).content.decode()
+    assert "3+ in all" in paged
+    other = client.get(reverse("approvals:flows")).content.decode()
+    assert 'id="inbox-count">3<' in other  # counting stopped at the cap
+
+
 def test_inbox_needs_login(client):
     response = client.get(INBOX)
     assert response.status_code == 302
