@@ -7,6 +7,7 @@ import pytest
 from django_q.conf import Conf
 
 from flows import loader
+from tests.api_support import client_for, poster, starter
 from tests.factories import TenantFactory, UserFactory
 
 
@@ -101,3 +102,26 @@ def pause_token(make_flow, run_on_commit):
         )
 
     return start
+
+
+# The API tests' fixtures: a bearer client, a paused flow, POST + worker.
+
+
+@pytest.fixture
+def api(user):
+    return client_for(user)
+
+
+@pytest.fixture
+def pause(make_flow, run_on_commit):
+    return starter(make_flow, run_on_commit)
+
+
+@pytest.fixture
+def post(run_on_commit):
+    return poster(run_on_commit)
+
+
+@pytest.fixture
+def globex(db):
+    return TenantFactory(slug="globex", name="Globex")

@@ -5,7 +5,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from approvals import serializers as s
-from tests.test_api import client_for, poster, starter
+from tests.api_support import client_for, poster, starter
 
 ERRORS = {"400", "401", "403", "404", "409", "410"}
 

@@ -4,27 +4,24 @@
 -> 400 (invalid data) -> 202; and 422 for an Idempotency-Key reused elsewhere.
 """
 
-import threading
 import uuid
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
-from django.db import connection
 from rest_framework.test import APIClient
 
 from approvals.models import Answer, ApiToken, IdempotentReply
 from flows import engine
 from flows.models import SuspensionToken
-from tests.factories import TenantFactory, UserFactory
-from tests.test_api import (
+from tests.api_support import (
     FORM,
     client_for,
     form_with,
-    poster,
     resume_url,
-    starter,
 )
+from tests.dbutil import in_threads
+from tests.factories import UserFactory
 
 S = SuspensionToken.State
 
@@ -36,26 +33,6 @@ tasks:
     type: Return
     format: done
 """
-
-
-@pytest.fixture
-def api(user):
-    return client_for(user)
-
-
-@pytest.fixture
-def pause(make_flow, run_on_commit):
-    return starter(make_flow, run_on_commit)
-
-
-@pytest.fixture
-def post(run_on_commit):
-    return poster(run_on_commit)
-
-
-@pytest.fixture
-def globex(db):
-    return TenantFactory(slug="globex", name="Globex")
 
 
 @pytest.fixture
@@ -325,26 +302,6 @@ def test_a_key_reused_for_another_suspension_is_422(api, pause, post):
 
 
 # ---------------------------------------------------------------- races
-
-
-def in_threads(count: int, target) -> list:
-    """Run target(i) in `count` threads released together; return their results."""
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def worker(i):
-        try:
-            barrier.wait()
-            results[i] = target(i)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def bearer(key: str) -> APIClient:

@@ -13,30 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from approvals.models import Answer
 from flows import engine
 from flows.models import Execution, SuspensionToken
-from tests.factories import TenantFactory, UserFactory
-from tests.test_api import APPROVAL, FORM, client_for, form_with, poster, starter
+from tests.api_support import APPROVAL, FORM, form_with
+from tests.factories import UserFactory
 
 E, S = Execution.State, SuspensionToken.State
-
-
-@pytest.fixture
-def api(user):
-    return client_for(user)
-
-
-@pytest.fixture
-def pause(make_flow, run_on_commit):
-    return starter(make_flow, run_on_commit)
-
-
-@pytest.fixture
-def post(run_on_commit):
-    return poster(run_on_commit)
-
-
-@pytest.fixture
-def globex(db):
-    return TenantFactory(slug="globex", name="Globex")
 
 
 def results(response) -> list[dict]:

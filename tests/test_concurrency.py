@@ -4,14 +4,13 @@ Real threads, each with its own connection: on PostgreSQL row locks decide, on
 SQLite the IMMEDIATE transactions serialise the writers; one winner either way.
 """
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 
 from flows import engine
 from flows.models import ExecutionEvent, SuspensionToken, TaskRun
+from tests.dbutil import in_threads
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -32,28 +31,6 @@ tasks:
     type: Return
     format: "{{ outputs.wait.onResume.note }}"
 """
-
-
-def in_threads(count: int, target) -> list:
-    """Run target(i) in `count` threads released together; return their results."""
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def worker(i):
-        try:
-            barrier.wait()
-            results[i] = target(i)
-        except Exception as exc:  # the refusal is the result we count
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def paused_token(make_flow, tenant) -> SuspensionToken:
