@@ -2,15 +2,14 @@
 
 import json
 import textwrap
-import threading
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from flows import loader
 from flows.loader import FlowDefinitionError, Problem, iter_tasks, parse_flow
 from flows.models import Execution, Flow, FlowRevision, Tenant
+from tests.dbutil import in_threads
 
 EXAMPLES = Path(loader.__file__).resolve().parent / "examples"
 PAUSE = "io.kestra.plugin.core.flow.Pause"
@@ -501,25 +500,12 @@ def test_one_flow_in_two_files_is_refused(default_tenant, tmp_path):
 def test_concurrent_loaders_never_share_a_revision_number(default_tenant):
     tenant = default_tenant
     count = 8
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
 
     def load(i):
-        try:
-            barrier.wait()
-            source = flow_with(f"  - id: r\n    type: Return\n    format: v{i}\n")
-            results[i] = loader.load_flow(tenant, source).revision.revision
-        except Exception as exc:  # any failure is reported by the assert below
-            results[i] = exc
-        finally:
-            connection.close()
+        source = flow_with(f"  - id: r\n    type: Return\n    format: v{i}\n")
+        return loader.load_flow(tenant, source).revision.revision
 
-    threads = [threading.Thread(target=load, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
+    results = in_threads(count, load)
     assert sorted(results) == list(range(1, count + 1))
     flow = Flow.objects.get(tenant=tenant, flow_id="f")
     assert flow.latest_revision == count
