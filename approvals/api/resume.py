@@ -8,7 +8,7 @@ import uuid
 from contextlib import nullcontext
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Q, When
+from django.db.models import Case, F, When
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
@@ -60,19 +60,17 @@ def answer(user, raw_id: str, data, key: str) -> Response:
 def find_token(user, raw_id: str) -> SuspensionToken:
     """The token with this id, else this execution's waiting (or latest) token."""
     pk = parse_uuid(raw_id)
-    token = (
-        payloads.with_execution(SuspensionToken.objects)
-        .filter(Q(pk=pk) | Q(execution_id=pk))
-        .order_by(
-            Case(
-                When(pk=pk, then=0),
-                When(state=SuspensionToken.State.WAITING, then=1),
-                default=2,
-            ),
-            "-created_at",
+    tokens = payloads.with_execution(SuspensionToken.objects)
+    token = tokens.filter(pk=pk).first()  # the usual case: one primary-key lookup
+    if token is None:
+        waiting_first = Case(
+            When(state=SuspensionToken.State.WAITING, then=0), default=1
         )
-        .first()
-    )
+        token = (
+            tokens.filter(execution_id=pk)
+            .order_by(waiting_first, "-created_at")
+            .first()
+        )
     if token is not None:
         return token
     execution = Execution.objects.only("tenant_id", "state").filter(pk=pk).first()

@@ -86,24 +86,26 @@ def consume(
         claimed = open_rows.filter(pk=token.pk, state=S.WAITING).update(
             state=S.RESUMED, **answered
         )
-        if claimed != 1:
-            check_open(SuspensionToken.objects.get(pk=token.pk), moment)
-            raise AlreadyConsumed(token)  # unreachable unless the row changed twice
-        audit(
-            token.execution_id,
-            SuspensionToken,
-            token.pk,
-            S.WAITING,
-            S.RESUMED,
-            actor=actor,
-            channel=channel,
-            data={"response": values},
-        )
-        outputs = {
-            **pause_outputs(values, actor_name(actor), moment),
-            **(extra_outputs or {}),
-        }
-        _continue(token, T.SUCCESS, outputs, actor=actor, channel=channel)
+        if claimed == 1:
+            audit(
+                token.execution_id,
+                SuspensionToken,
+                token.pk,
+                S.WAITING,
+                S.RESUMED,
+                actor=actor,
+                channel=channel,
+                data={"response": values},
+            )
+            outputs = {
+                **pause_outputs(values, actor_name(actor), moment),
+                **(extra_outputs or {}),
+            }
+            _continue(token, T.SUCCESS, outputs, actor=actor, channel=channel)
+    if claimed != 1:
+        # Raised after the block, so a caller's own transaction stays usable.
+        check_open(SuspensionToken.objects.get(pk=token.pk), moment)
+        raise AlreadyConsumed(token)  # unreachable unless the row changed twice
     token.state = S.RESUMED
     for field, value in answered.items():
         setattr(token, field, value)

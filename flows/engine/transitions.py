@@ -54,8 +54,12 @@ _pending_events: ContextVar[list | None] = ContextVar("pending_events", default=
 
 @contextmanager
 def atomic() -> Iterator[None]:
-    """transaction.atomic whose audit events go in with one INSERT at the end."""
-    with transaction.atomic():
+    """transaction.atomic whose audit events go in with one INSERT at the end.
+
+    Nested in a caller's transaction it adds no savepoint: an engine refusal
+    propagates and rolls the whole unit back, which is what every caller wants.
+    """
+    with transaction.atomic(savepoint=False):
         if _pending_events.get() is not None:
             yield  # an outer engine transaction writes them
             return
@@ -128,7 +132,19 @@ def lease() -> timedelta:
 
 
 def enqueue(execution_id) -> None:
-    """Wake a worker for this execution once the current transaction commits."""
+    """Wake a worker for this execution once the current transaction commits.
+
+    With the ORM broker the queue row is written in the same transaction, an
+    outbox: it commits with the state change or not at all, at no extra commit.
+    Redis (and django-q2's inline sync mode) are sent after the commit.
+    """
+    from django_q.conf import Conf
     from django_q.tasks import async_task
 
-    transaction.on_commit(lambda: async_task("flows.worker.advance", str(execution_id)))
+    def send():
+        async_task("flows.worker.advance", str(execution_id))
+
+    if Conf.ORM and not Conf.SYNC:
+        send()
+    else:
+        transaction.on_commit(send)
