@@ -85,11 +85,14 @@ def main() -> None:
     database_url = os.environ.get("DATABASE_URL", default_db)
     setup_django(database_url)
 
+    from django_q.models import OrmQ
+
     from flows import engine, loader
     from flows.models import Execution, SuspensionToken, TaskRun, Tenant
 
     tenant, _ = Tenant.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
     Execution.objects.filter(tenant=tenant).delete()
+    OrmQ.objects.all().delete()  # wake-ups left by an earlier, interrupted run
     flow = loader.load_flow(tenant, FLOW).flow
     worker = start_worker(database_url, args.workers)
     try:
