@@ -17,15 +17,13 @@ def find_token(identifier: str) -> SuspensionToken:
     except ValueError as exc:
         raise CommandError(f"{identifier!r} is not a UUID") from exc
     token = SuspensionToken.objects.filter(pk=key).first()
-    if token is None:
-        token = (
-            SuspensionToken.objects.filter(execution_id=key)
-            .order_by("-created_at")
-            .first()
-        )
-    if token is None:
-        raise CommandError(f"Not found: no suspension token or paused execution {key}")
-    return token
+    if token is not None:
+        return token
+    try:
+        return engine.waiting_token_for(key)
+    except engine.NotFound as exc:
+        message = f"Not found: no suspension token or paused execution {key}"
+        raise CommandError(message) from exc
 
 
 class Command(BaseCommand):
