@@ -18,10 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import ROOT, setup_django
 
 FLOW = """
 id: bench
@@ -36,17 +34,6 @@ tasks:
     type: Return
     format: done
 """
-
-
-def setup_django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def start_worker(database_url: str, workers: int) -> subprocess.Popen:
@@ -83,7 +70,8 @@ def main() -> None:
     args = parser.parse_args()
     default_db = f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
     database_url = os.environ.get("DATABASE_URL", default_db)
-    setup_django(database_url)
+    os.environ["DATABASE_URL"] = database_url
+    setup_django()
 
     from django_q.models import OrmQ
 

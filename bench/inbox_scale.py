@@ -9,28 +9,10 @@ median and worst time and the number of queries. Not a test: it prints figures.
 """
 
 import argparse
-import os
 import statistics
-import sys
 import time
-from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-
-def setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    settings.ALLOWED_HOSTS = ["*"]
-    call_command("migrate", verbosity=0)
-
+from common import make_waiting_tokens, setup_django
 
 FLOW = """
 id: inbox
@@ -43,52 +25,15 @@ tasks:
 """
 
 
-def seed(tenant, user, count: int) -> None:
-    from django.db import connection
-    from django.utils import timezone
-
+def seed(tenant, count: int) -> None:
+    """Top the tenant up to `count` waiting tokens (re-runs reuse them)."""
     from flows import loader
-    from flows.models import Execution, SuspensionToken, TaskRun
+    from flows.models import SuspensionToken
 
     have = SuspensionToken.objects.filter(tenant=tenant, state="WAITING").count()
-    if have >= count:
-        return
-    flow = loader.load_flow(tenant, FLOW).flow
-    revision = flow.revisions.get(revision=flow.latest_revision)
-    now = timezone.now()
-    for start in range(have, count, 5000):
-        size = min(5000, count - start)
-        executions = Execution.objects.bulk_create(
-            Execution(tenant=tenant, flow=flow, revision=revision, state="PAUSED")
-            for _ in range(size)
-        )
-        runs = TaskRun.objects.bulk_create(
-            TaskRun(
-                execution=e,
-                path="wait",
-                task_id="wait",
-                task_type="Pause",
-                state="PAUSED",
-                attempt=1,
-                started_at=now,
-            )
-            for e in executions
-        )
-        SuspensionToken.objects.bulk_create(
-            SuspensionToken(
-                tenant=tenant,
-                execution=e,
-                task_run=r,
-                screen="approval",
-                message=f"Approve request {start + i}",
-                expires_at=now + timedelta(days=1, minutes=start + i),
-            )
-            for i, (e, r) in enumerate(zip(executions, runs, strict=True))
-        )
-        print(f"seeded {start + size} tokens", flush=True)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")  # fresh statistics, as autovacuum would give
+    if have < count:
+        flow = loader.load_flow(tenant, FLOW).flow
+        make_waiting_tokens(flow, count - have, screen="approval")
 
 
 def main() -> None:
@@ -106,7 +51,7 @@ def main() -> None:
     tenant, _ = Tenant.objects.get_or_create(slug="inbox-bench", defaults={"name": "B"})
     user, _ = get_user_model().objects.get_or_create(username="inbox-bench")
     tenant.members.add(user)
-    seed(tenant, user, args.tokens)
+    seed(tenant, args.tokens)
     client = Client()
     client.force_login(user)
     timings = []

@@ -23,10 +23,8 @@ import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import ROOT, make_waiting_tokens, setup_django
 
 FLOW = """
 id: resume_bench
@@ -40,58 +38,20 @@ tasks:
 """
 
 
-def setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    settings.ALLOWED_HOSTS = ["*"]
-    call_command("migrate", verbosity=0)
-
-
 def seed(count: int):
     """`count` waiting tokens of a fresh tenant, and a member's bearer key."""
     from django.contrib.auth import get_user_model
-    from django.db import connection
-    from django.utils import timezone
 
     from approvals.models import ApiToken
     from flows import loader
-    from flows.models import Execution, SuspensionToken, TaskRun, Tenant
+    from flows.models import Tenant
 
     slug = f"resume-bench-{uuid.uuid4().hex[:8]}"  # a fresh tenant every run
     tenant = Tenant.objects.create(slug=slug, name="Resume bench")
     user, _ = get_user_model().objects.get_or_create(username="resume-bench")
     tenant.members.add(user)
     flow = loader.load_flow(tenant, FLOW).flow
-    revision = flow.revisions.get(revision=flow.latest_revision)
-    now = timezone.now()
-    executions = Execution.objects.bulk_create(
-        Execution(tenant=tenant, flow=flow, revision=revision, state="PAUSED")
-        for _ in range(count)
-    )
-    runs = TaskRun.objects.bulk_create(
-        TaskRun(
-            execution=e,
-            path="wait",
-            task_id="wait",
-            task_type="Pause",
-            state="PAUSED",
-            attempt=1,
-            started_at=now,
-        )
-        for e in executions
-    )
-    tokens = SuspensionToken.objects.bulk_create(
-        SuspensionToken(tenant=tenant, execution=e, task_run=r, screen="resume")
-        for e, r in zip(executions, runs, strict=True)
-    )
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+    tokens = make_waiting_tokens(flow, count, screen="resume")
     _, key = ApiToken.issue(user, "bench")
     return [str(t.pk) for t in tokens], key
 
