@@ -47,8 +47,10 @@ def validate(token: SuspensionToken, data) -> dict:
 def answer(user, token: SuspensionToken, values: dict, *, channel: str) -> Outcome:
     """Store a validated answer; resume the execution if it settles the pause."""
     decision = _decision(token, values)
-    if decision == Answer.Decision.REJECTED or token.approvals_required <= 1:
+    if token.approvals_required <= 1:
         return _settle_at_once(user, token, values, decision, channel)
+    # A quorum token may already hold this person's answer: even a rejection goes
+    # through the locked path, where a second answer is refused with 409.
     return _count_towards_quorum(user, token, values, decision, channel)
 
 
@@ -76,12 +78,14 @@ def _count_towards_quorum(user, token, values, decision, channel) -> Outcome:
     token = SuspensionToken.objects.select_for_update().get(pk=token.pk)
     engine.check_open(token)
     answer = _record(user, token, values, decision, channel)
-    answers = list(token.answers.filter(decision__in=APPROVING).select_related("user"))
-    resumed = len(answers) >= token.approvals_required
+    given = list(token.answers.select_related("user"))
+    approvals = sum(a.decision in APPROVING for a in given)
+    rejected = decision == Answer.Decision.REJECTED
+    resumed = rejected or approvals >= token.approvals_required
     if resumed:
-        extra = _summary(answers)
+        extra = _summary(given)
         engine.consume(token, values, actor=user, channel=channel, extra_outputs=extra)
-    return Outcome(answer, resumed, len(answers), token.approvals_required)
+    return Outcome(answer, resumed, approvals, token.approvals_required)
 
 
 def _new_answer(user, token, values, decision, channel) -> Answer:

@@ -93,6 +93,17 @@ def test_one_rejection_ends_the_pause_at_once(pause, tenant, run_on_commit):
     assert after.outputs["value"] == "Rejected"
 
 
+def test_an_approver_cannot_reject_after_approving(pause, tenant, run_on_commit):
+    ann, bob = members(tenant, "ann", "bob")
+    token = pause(approvals=2)
+    approve(ann, token, run_on_commit)
+    with pytest.raises(answers.AlreadyAnswered):
+        approve(ann, token, run_on_commit, decision="Rejected")
+    token.refresh_from_db()
+    assert token.state == "WAITING"
+    assert Answer.objects.filter(token=token).count() == 1
+
+
 def test_assignees_by_user_or_group(pause, tenant):
     ann, bob, cat = members(tenant, "ann", "bob", "cat")
     Group.objects.create(name="managers").user_set.add(bob)
