@@ -41,7 +41,9 @@ def check_can_answer(user, token: SuspensionToken) -> None:
 
 def validate(token: SuspensionToken, data) -> dict:
     """Typed answer values or inputs.InputValidationError naming each bad field."""
-    return screens.validate_response(token.screen, token.schema, data)
+    return screens.validate_response(
+        token.screen, token.schema, data, options=token.options
+    )
 
 
 def answer(user, token: SuspensionToken, values: dict, *, channel: str) -> Outcome:

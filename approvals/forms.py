@@ -145,7 +145,9 @@ def answer_form(token, data=None, files=None, *, api: bool = False) -> InputsFor
     fields = screens.response_fields(token.screen, token.schema)
 
     def validate(raw: dict) -> dict:
-        return screens.validate_response(token.screen, token.schema, raw)
+        return screens.validate_response(
+            token.screen, token.schema, raw, options=token.options
+        )
 
     return build_form_class(fields, validate, "AnswerForm")(data, files, api=api)
 

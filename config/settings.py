@@ -188,6 +188,8 @@ Q_CLUSTER = q_cluster_config()
 # Engine knobs (see README "Workers").
 SIGNOFF_SWEEP_INTERVAL = env_float("SIGNOFF_SWEEP_INTERVAL", 1.0)
 SIGNOFF_STEP_LEASE_SECONDS = env_float("SIGNOFF_STEP_LEASE_SECONDS", 60.0)
+# A step whose worker was lost this many times fails instead of being retaken.
+SIGNOFF_MAX_ATTEMPTS = int(env_float("SIGNOFF_MAX_ATTEMPTS", 3))
 SIGNOFF_SWEEPER_IN_WORKERS = env_bool("SIGNOFF_SWEEPER_IN_WORKERS", True)
 SIGNOFF_SHELL_TASKS_ENABLED = env_bool("SIGNOFF_SHELL_TASKS_ENABLED", False)
 SIGNOFF_SHELL_TIMEOUT_SECONDS = env_float("SIGNOFF_SHELL_TIMEOUT_SECONDS", 60.0)

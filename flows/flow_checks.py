@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from flows import inputs, yaml_lines
+from flows import inputs, retry, yaml_lines
 from flows.durations import parse_duration
 from flows.tasks import TASK_TYPES, get_task_type
 from flows.tasks.base import COMMON_PROPERTIES, Property
@@ -28,14 +28,14 @@ FLOW_KEYS = {
     "tasks",
     "variables",
     "disabled",
+    "errors",
+    "finally",
     # Kestra's exports carry it; Signoff numbers revisions itself.
     "revision",
 }
 # Kestra flow keys Signoff does not implement: refused, never silently ignored.
 UNSUPPORTED_FLOW_KEYS = {
     "triggers",
-    "errors",
-    "finally",
     "afterExecution",
     "listeners",
     "concurrency",
@@ -57,6 +57,7 @@ COMMON_KINDS = {
     "allowWarning": Property("bool"),
     "logToFile": Property("bool"),
     "runIf": Property("template"),
+    "retry": Property("retry"),
 }
 ANY = Property("any")
 NESTED_KINDS = {"task", "tasks"}
@@ -161,6 +162,8 @@ class FlowChecker:
         if tasks is None:
             self.add(data.line, "missing 'tasks': a flow needs at least one task")
         definition["tasks"] = self.task_list(data, "tasks", None, required=True)
+        for handlers in ("errors", "finally"):
+            definition[handlers] = self.task_list(data, handlers, None, required=False)
         return definition
 
     def check_flow_key(self, data: dict, key) -> None:
@@ -392,11 +395,29 @@ class FlowChecker:
             return _BAD if task is None else task
         if prop.kind == "tasks":
             return self.task_list(item, key, task_id, required=prop.required)
+        if prop.kind == "cases":
+            return self.cases(item, key, task_id)
+        if prop.kind == "retry":
+            for message in retry.check(yaml_lines.to_plain(value)):
+                self.add(item.line_of(key), message, task_id)
+            return yaml_lines.to_plain(value)
         try:
             return _convert(prop, key, value)
         except ValueError as exc:
             self.add(item.line_of(key), str(exc), task_id)
             return _BAD
+
+    def cases(self, item, key, task_id) -> dict:
+        """A Switch's `cases`: each value (as text) to its list of tasks."""
+        value = item[key]
+        if not isinstance(value, dict):
+            message = f"'{key}' must map each value to a list of tasks, "
+            self.add(item.line_of(key), message + f"not {_describe(value)}", task_id)
+            return {}
+        return {
+            yaml_lines.plain_key(case): self.task_list(value, case, task_id, True)
+            for case in value
+        }
 
 
 _BAD = object()

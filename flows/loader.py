@@ -184,3 +184,6 @@ def iter_tasks(tasks: list[dict]) -> Iterator[dict]:
                 yield from iter_tasks([value])
             elif prop.kind == "tasks" and isinstance(value, list):
                 yield from iter_tasks(value)
+            elif prop.kind == "cases" and isinstance(value, dict):
+                for tasks in value.values():
+                    yield from iter_tasks(tasks)

@@ -79,8 +79,15 @@ class Execution(models.Model):
         WARNING = "WARNING"
         FAILED = "FAILED"
         CANCELLED = "CANCELLED"
+        KILLED = "KILLED"
 
-    TERMINAL = {State.SUCCESS, State.WARNING, State.FAILED, State.CANCELLED}
+    TERMINAL = {
+        State.SUCCESS,
+        State.WARNING,
+        State.FAILED,
+        State.CANCELLED,
+        State.KILLED,
+    }
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(
@@ -106,6 +113,9 @@ class Execution(models.Model):
     # While set, a worker owns the next step or a wake-up is in the queue; once it
     # has passed, the sweeper enqueues the execution again (lost worker or message).
     lease_until = models.DateTimeField(null=True, blank=True)
+    # The terminal state an ending execution goes to once its `finally` tasks ran
+    # (a cancel, or an Approval's CANCEL / SUCCEED); empty while it runs normally.
+    ending = models.CharField(max_length=16, choices=State, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -128,12 +138,24 @@ class TaskRun(models.Model):
         CREATED = "CREATED"
         RUNNING = "RUNNING"
         PAUSED = "PAUSED"
+        RETRYING = "RETRYING"
         SUCCESS = "SUCCESS"
         WARNING = "WARNING"
+        SKIPPED = "SKIPPED"
         FAILED = "FAILED"
         CANCELLED = "CANCELLED"
+        KILLED = "KILLED"
 
     DONE = {State.SUCCESS, State.WARNING}
+    SETTLED = {
+        State.SUCCESS,
+        State.WARNING,
+        State.SKIPPED,
+        State.FAILED,
+        State.CANCELLED,
+        State.KILLED,
+    }
+    OPEN = {State.CREATED, State.RUNNING, State.PAUSED, State.RETRYING}
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     execution = models.ForeignKey(
@@ -149,6 +171,10 @@ class TaskRun(models.Model):
     task_type = models.CharField(max_length=200)
     state = models.CharField(max_length=16, choices=State, default=State.CREATED)
     attempt = models.PositiveIntegerField(default=0)
+    # How many attempts a dead worker lost; past SIGNOFF_MAX_ATTEMPTS the run fails.
+    losses = models.PositiveIntegerField(default=0)
+    # The ForEach values this run is inside, outermost first (taskrun.value is last).
+    loop = models.JSONField(default=list, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     # A worker owns a RUNNING step until lease_until; past it, the step is retaken.
@@ -191,10 +217,15 @@ class SuspensionToken(models.Model):
         RESUME = "resume"
 
     class Behavior(models.TextChoices):
+        """On the deadline: a Pause's `behavior` or an Approval's `expireBehavior`."""
+
         RESUME = "RESUME"
+        CONTINUE = "CONTINUE"
         WARN = "WARN"
         FAIL = "FAIL"
+        SUCCEED = "SUCCEED"
         CANCEL = "CANCEL"
+        KILL = "KILL"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="tokens")
@@ -225,6 +256,9 @@ class SuspensionToken(models.Model):
     resolved_by_name = models.CharField(max_length=150, blank=True)
     channel = models.CharField(max_length=32, blank=True)
     response = models.JSONField(null=True, blank=True)
+    # What the task asked beyond the screen: "kind" (pause | approval), "decisions"
+    # (button labels), "commentRequired", "rejectBehavior" (flows.screens reads it).
+    options = models.JSONField(default=dict, blank=True)
     # sha256 of a one-click link's secret; the secret itself is never stored.
     secret_hash = models.CharField(max_length=64, blank=True)
 

@@ -4,6 +4,8 @@ The engine validates every answer against these fields, and approvals builds its
 forms from the same list, so the web screen and the API share one set of rules.
 """
 
+import dataclasses
+
 from flows import inputs
 from flows.inputs import InputDef, InputValidationError
 
@@ -51,14 +53,64 @@ def response_fields(screen: str, schema: list) -> list[InputDef]:
     return built_in + own
 
 
-def validate_response(screen: str, schema: list, data) -> dict:
-    """Typed, defaulted answer values, or InputValidationError naming each bad field."""
-    values = inputs.validate(response_fields(screen, schema), data or {})
+# Words a channel may send for the decision; the stored value is one of DECISIONS.
+DECISION_WORDS = {
+    "approved": "Approved",
+    "approve": "Approved",
+    "rejected": "Rejected",
+    "reject": "Rejected",
+    "denied": "Rejected",
+    "deny": "Rejected",
+}
+COMMENT_NEEDED = {
+    "ALWAYS": set(DECISIONS),
+    "ON_DENY": {"Rejected"},
+    "ON_APPROVE": {"Approved"},
+}
+
+
+def validate_response(screen: str, schema: list, data, *, options=None) -> dict:
+    """Typed, defaulted answer values, or InputValidationError naming each bad field.
+
+    On an approval screen a Reject needs none of the onResume fields (a person
+    who says no is not asked for the details of a yes), and a comment is required
+    when the task's `commentRequired` says so for that decision.
+    """
+    options = options or {}
+    data = _with_decision_word(data, options) if screen == "approval" else data
+    fields = response_fields(screen, schema)
+    rejected = isinstance(data, dict) and data.get("decision") == DECISIONS[1]
+    own = {d.id for d in inputs.parse_definitions(schema, where="onResume input")}
+    if rejected:
+        fields = [_optional(f) if f.id in own else f for f in fields]
+    values = inputs.validate(fields, data or {})
     if screen == "review" and values.get("acknowledged") is not True:
         raise InputValidationError(
             {"acknowledged": ["Acknowledge the review to resume."]}
         )
+    needs_comment = COMMENT_NEEDED.get(options.get("commentRequired", "NEVER"), set())
+    if (
+        values.get("decision") in needs_comment
+        and not (values.get("comment") or "").strip()
+    ):
+        word = "rejecting" if values["decision"] == DECISIONS[1] else "approving"
+        raise InputValidationError({"comment": [f"A comment is required when {word}."]})
     return values
+
+
+def _optional(field: InputDef) -> InputDef:
+    return dataclasses.replace(field, required=False)
+
+
+def _with_decision_word(data, options: dict):
+    """Accept "APPROVED", "deny", or the task's own button labels for the decision."""
+    if not isinstance(data, dict) or not isinstance(data.get("decision"), str):
+        return data
+    word = data["decision"].strip()
+    labels = options.get("decisions") or []
+    by_label = dict(zip((label.lower() for label in labels), DECISIONS, strict=False))
+    found = DECISION_WORDS.get(word.lower()) or by_label.get(word.lower())
+    return {**data, "decision": found} if found else data
 
 
 def timeout_response(screen: str, schema: list) -> dict:

@@ -1,6 +1,7 @@
-"""One step of an execution: which task comes next, its variables, and running it.
+"""One step of an execution: its variables, and running its task.
 
-Nothing here writes a state; flows.engine records what a step returns.
+Nothing here writes a state; flows.engine records what a step returns, and
+flows.walker says which step comes next.
 """
 
 import logging
@@ -26,6 +27,7 @@ class Step:
     started_at: datetime
     lease_until: datetime | None = None
     run: TaskRun | None = None
+    loop: tuple = ()
 
 
 @dataclass
@@ -36,46 +38,9 @@ class Failure:
 Outcome = Done | Suspend | SleepUntil | Failure
 
 
-@dataclass
-class Next:
-    """What the task tree says: start `task` at `path`, wait, or all is done."""
-
-    kind: str  # "start" | "retake" | "wait" | "done"
-    task: dict | None = None
-    path: str = ""
-    run: TaskRun | None = None
-    branch: str = ""
-
-
-def _in_order(tasks: list[dict]):
-    """(path, branch, task) in run order; a Pause's onPause task runs just before it."""
-    for task in tasks:
-        if task.get("disabled"):
-            continue
-        on_pause = task.get("onPause")
-        if on_pause and not on_pause.get("disabled"):
-            yield f"{task['id']}.onPause.{on_pause['id']}", "onPause", on_pause
-        yield task["id"], "", task
-
-
-def find_next(tasks: list[dict], runs: dict[str, TaskRun], now: datetime) -> Next:
-    """Walk the task tree in order and say what happens next."""
-    for path, branch, task in _in_order(tasks):
-        run = runs.get(path)
-        if run is None:
-            return Next("start", task, path, branch=branch)
-        if run.state in TaskRun.DONE:
-            continue
-        running = run.state == TaskRun.State.RUNNING and run.wake_at is None
-        if running and (run.lease_until is None or run.lease_until < now):
-            return Next("retake", task, path, run)
-        return Next("wait")
-    return Next("done")
-
-
-def runs_inline(step: Step) -> bool:
+def runs_inline(task: dict) -> bool:
     """Tasks without I/O run inside the claiming transaction (one commit per batch)."""
-    task_type = get_task_type(step.task["type"])
+    task_type = get_task_type(task["type"])
     return task_type is not None and task_type.runs_inline
 
 
@@ -85,11 +50,7 @@ def build_variables(execution: Execution, runs: dict[str, TaskRun]) -> dict:
     flow = execution.flow
     return {
         "inputs": execution.inputs,
-        "outputs": {
-            run.task_id: run.outputs
-            for run in runs.values()
-            if run.state in TaskRun.DONE
-        },
+        "outputs": outputs_of(runs.values()),
         "flow": {
             "id": flow.flow_id,
             "namespace": flow.namespace,
@@ -101,18 +62,48 @@ def build_variables(execution: Execution, runs: dict[str, TaskRun]) -> dict:
     }
 
 
-def run_step(step: Step) -> Outcome:
-    """Run the step's task outside any transaction; every failure becomes Failure."""
-    task = step.task
+def outputs_of(runs) -> dict:
+    """`outputs.<id>` of finished runs; inside a ForEach, `outputs.<id>[value]...`."""
+    outputs: dict = {}
+    for run in runs:
+        if run.state not in TaskRun.DONE:
+            continue
+        if not run.loop:
+            outputs[run.task_id] = run.outputs
+            continue
+        node = outputs.setdefault(run.task_id, {})
+        for value in run.loop[:-1]:
+            node = node.setdefault(value, {})
+        node[run.loop[-1]] = run.outputs
+    return outputs
+
+
+def step_variables(step: Step) -> dict:
+    """The execution's variables plus this task's and task run's own."""
+    task, loop = step.task, list(step.loop)
+    taskrun = {
+        "id": str(step.task_run_id),
+        "startDate": _iso(step.started_at),
+        # Kestra counts the attempts before this one: 0 on the first.
+        "attemptsCount": step.attempt - 1,
+    }
     variables = {
         **step.variables,
         "task": {"id": task["id"], "type": task["type"]},
-        "taskrun": {
-            "id": str(step.task_run_id),
-            "startDate": _iso(step.started_at),
-            "attemptsCount": step.attempt,
-        },
+        "taskrun": taskrun,
     }
+    if loop:
+        taskrun["value"] = loop[-1]
+        variables["parents"] = [{"taskrun": {"value": v}} for v in reversed(loop[:-1])]
+        if len(loop) > 1:
+            variables["parent"] = variables["parents"][0]
+    return variables
+
+
+def run_step(step: Step) -> Outcome:
+    """Run the step's task outside any transaction; every failure becomes Failure."""
+    task = step.task
+    variables = step_variables(step)
     ctx = StepContext(
         execution_id=step.execution_id,
         task=task,

@@ -82,15 +82,19 @@ def test_quorum_waits_for_distinct_approvers(pause, tenant, run_on_commit):
     assert [a["by"] for a in pause_run.outputs["answers"]] == ["ann", "bob"]
 
 
-def test_one_rejection_ends_the_pause_at_once(pause, tenant, run_on_commit):
+def test_one_rejection_ends_the_pause_at_once_and_cancels_by_default(
+    pause, tenant, run_on_commit
+):
     ann, bob = members(tenant, "ann", "bob")
     token = pause(approvals=3)
     approve(ann, token, run_on_commit)
     outcome = approve(bob, token, run_on_commit, decision="Rejected", comment="no")
     token.refresh_from_db()
     assert outcome.resumed and token.response["decision"] == "Rejected"
-    after = TaskRun.objects.get(execution_id=token.execution_id, task_id="after")
-    assert after.outputs["value"] == "Rejected"
+    assert token.execution.state == "CANCELLED"
+    paused_run = TaskRun.objects.get(execution_id=token.execution_id, task_id="approve")
+    assert paused_run.state == "CANCELLED" and paused_run.error == "rejected by bob: no"
+    assert not TaskRun.objects.filter(execution_id=token.execution_id, task_id="after")
 
 
 def test_an_approver_cannot_reject_after_approving(pause, tenant, run_on_commit):

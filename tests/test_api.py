@@ -145,7 +145,9 @@ def test_a_rejection_ends_the_pause_at_once(api, pause, post):
     task_runs = runs(token.execution_id)
     assert task_runs["sign"].outputs["decision"] == "Rejected"
     assert task_runs["sign"].outputs["comment"] == "no"
-    assert task_runs["after"].outputs == {"value": "Rejected"}
+    assert task_runs["sign"].state == "CANCELLED"  # rejectBehavior's default
+    assert "after" not in task_runs
+    assert Execution.objects.get(pk=token.execution_id).state == E.CANCELLED
     assert Answer.objects.get(token=token).decision == "Rejected"
 
 

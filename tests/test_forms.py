@@ -35,7 +35,9 @@ WITH_INVALID_VALUE = [t for t in TYPES if t[4] is not None]
 
 
 def token_with(field: dict, screen: str = "form"):
-    return SimpleNamespace(screen=screen, schema=[{"id": "value", **field}])
+    return SimpleNamespace(
+        screen=screen, schema=[{"id": "value", **field}], options={}
+    )
 
 
 def web_data(value) -> QueryDict:
@@ -129,7 +131,7 @@ def test_approval_screen_asks_for_a_decision_and_comment_first():
 
 
 def test_review_screen_needs_the_acknowledgement():
-    token = SimpleNamespace(screen="review", schema=[])
+    token = SimpleNamespace(screen="review", schema=[], options={})
     assert not answer_form(token, QueryDict()).is_valid()
     form = answer_form(token, {"acknowledged": True, "comment": "seen"}, api=True)
     assert form.is_valid() and form.values == {"acknowledged": True, "comment": "seen"}

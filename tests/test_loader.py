@@ -383,7 +383,7 @@ def test_every_problem_is_reported_together():
         """\
         id: f
         namespace: ns
-        errors: []
+        triggers: []
         tasks:
           - id: a
             type: Nope
@@ -400,7 +400,7 @@ def test_every_problem_is_reported_together():
         "flows/many.yaml",
     )
     assert problems == [
-        "flows/many.yaml:3: 'errors' is not supported by Signoff yet",
+        "flows/many.yaml:3: 'triggers' is not supported by Signoff yet",
         "flows/many.yaml:6: task 'a': unknown type 'Nope'",
         "flows/many.yaml:9: task 'b': bad ISO 8601 duration 'PT5X' for "
         "'pauseDuration' (e.g. PT5M, P1D)",

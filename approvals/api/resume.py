@@ -8,7 +8,7 @@ import uuid
 from contextlib import nullcontext
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, When
+from django.db.models import F
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
@@ -60,19 +60,21 @@ def answer(user, raw_id: str, data, key: str) -> Response:
 def find_token(user, raw_id: str) -> SuspensionToken:
     """The token with this id, else this execution's waiting (or latest) token."""
     pk = parse_uuid(raw_id)
-    tokens = payloads.with_execution(SuspensionToken.objects)
-    token = tokens.filter(pk=pk).first()  # the usual case: one primary-key lookup
-    if token is None:
-        waiting_first = Case(
-            When(state=SuspensionToken.State.WAITING, then=0), default=1
-        )
-        token = (
-            tokens.filter(execution_id=pk)
-            .order_by(waiting_first, "-created_at")
-            .first()
-        )
-    if token is not None:
-        return token
+    try:
+        return engine.token_for(pk, payloads.with_execution(SuspensionToken.objects))
+    except engine.SeveralWaiting as exc:
+        check_tenant(user, exc.tokens[0], "execution")
+        raise Problem(
+            409,
+            "This execution waits on several suspensions; answer one by its token id.",
+            executionId=str(pk),
+            waiting=[
+                {"tokenId": str(token.pk), "path": token.task_run.path}
+                for token in exc.tokens
+            ],
+        ) from None
+    except engine.NotFound:
+        pass
     execution = Execution.objects.only("tenant_id", "state").filter(pk=pk).first()
     if execution is None:
         raise Problem(404, "No such suspension or execution.")

@@ -3,16 +3,20 @@
     Execution   CREATED ─▶ RUNNING ─▶ PAUSED ─▶ RUNNING ─▶ … ─▶ SUCCESS | WARNING
                    │          │          │                        FAILED | CANCELLED
                    └──────────┴──────────┴─▶ FAILED | CANCELLED
-    Task run    RUNNING ─▶ SUCCESS | WARNING | FAILED
-                RUNNING ─▶ PAUSED ─▶ SUCCESS | WARNING | FAILED | CANCELLED
+                (QUEUED while its flow is held; KILLED by an Approval's KILL)
+    Task run    RUNNING ─▶ SUCCESS | WARNING | FAILED | SKIPPED (runIf) | CANCELLED
+                RUNNING ─▶ RETRYING ─▶ RUNNING (retry)
+                RUNNING ─▶ PAUSED ─▶ SUCCESS | WARNING | FAILED | CANCELLED (Pause)
+                RUNNING ─▶ PAUSED ─▶ RUNNING ─▶ … (Approval: decided, runs a branch)
     Token       WAITING ─▶ RESUMED | EXPIRED | CANCELLED
 
 Every move is a conditional UPDATE on the expected source state and writes an
-ExecutionEvent (transitions.py). Worker-side code locks the execution row first
-(runs.py); a resume or an expiry decides its winner on the token row alone
-(suspensions.py), so two answers, or an answer and the deadline, never both take
-effect. The queue only wakes workers: the rows are the truth, and flows.sweeper
-re-enqueues whatever lost its worker or its wake-up message.
+ExecutionEvent (transitions.py). Every writer locks the execution row first, then
+moves its token or task run (transitions.lock_execution): a resume, an expiry and
+a cancel of one execution queue up and exactly one of them wins. flows.walker says
+what the task tree needs next; runs.py applies it. The queue only wakes workers:
+the rows are the truth, and flows.sweeper re-enqueues whatever lost its worker or
+its wake-up message.
 
 Callers use this package's names: `engine.resume(...)`, `engine.advance(...)`.
 """
@@ -25,6 +29,7 @@ from flows.engine.errors import (
     Expired,
     IllegalMove,
     NotFound,
+    SeveralWaiting,
 )
 from flows.engine.runs import advance, cancel, start_execution
 from flows.engine.suspensions import (
@@ -35,7 +40,7 @@ from flows.engine.suspensions import (
     next_due,
     recover_lost,
     resume,
-    waiting_token_for,
+    token_for,
     wake,
     wake_due,
 )
@@ -62,8 +67,9 @@ __all__ = [
     "now",
     "recover_lost",
     "resume",
+    "SeveralWaiting",
     "start_execution",
+    "token_for",
     "wake",
     "wake_due",
-    "waiting_token_for",
 ]

@@ -29,5 +29,17 @@ class Expired(EngineError):
         self.token = token
 
 
+class SeveralWaiting(EngineError):
+    """An execution id was given while several of its pauses wait (409)."""
+
+    def __init__(self, execution_id, tokens: list[SuspensionToken]):
+        super().__init__(
+            f"execution {execution_id} waits on {len(tokens)} suspensions; "
+            "answer one by its token id"
+        )
+        self.execution_id = execution_id
+        self.tokens = tokens
+
+
 class IllegalMove(EngineError):
     """A transition the state tables do not allow: a bug, not user input."""

@@ -1,7 +1,8 @@
-"""Suspensions: answering a token, its deadline, Sleep wake-ups, lost executions.
+"""Suspensions: answering a token, its deadline, Sleep and retry wake-ups, lost steps.
 
-A resume and an expiry both consume the token with one conditional UPDATE on
-state WAITING (plus the deadline's side), so exactly one of them ever wins.
+Every writer here locks the execution row first, then moves the token with one
+conditional UPDATE on state WAITING (plus the deadline's side), so exactly one of
+an answer, a deadline and a cancel ever wins, and none of them deadlocks another.
 """
 
 from datetime import datetime
@@ -10,7 +11,8 @@ from django.db import transaction
 from django.db.models import Q
 
 from flows import screens
-from flows.engine.errors import AlreadyConsumed, Expired, NotFound
+from flows.engine.errors import AlreadyConsumed, Expired, NotFound, SeveralWaiting
+from flows.engine.runs import end_early
 from flows.engine.transitions import (
     SYSTEM_ACTOR,
     E,
@@ -18,27 +20,42 @@ from flows.engine.transitions import (
     T,
     actor_name,
     atomic,
-    audit,
     enqueue,
     lease,
+    lock_execution,
     move,
     now,
 )
 from flows.models import Execution, SuspensionToken, TaskRun
+from flows.tasks import approval
 
-Behavior = SuspensionToken.Behavior
+REJECTED = screens.DECISIONS[1]
 
 
-def waiting_token_for(execution_id) -> SuspensionToken:
-    """The execution's latest suspension (the API accepts an execution id too)."""
-    token = (
-        SuspensionToken.objects.filter(execution_id=execution_id)
-        .order_by("-created_at")
-        .first()
+def token_for(identifier, tokens=None) -> SuspensionToken:
+    """The token with this id, else the one waiting token of this execution.
+
+    With several waiting (Parallel, ForEach) it raises SeveralWaiting listing them;
+    with none it returns the execution's latest token (so a late answer gets its
+    409 or 410), and raises NotFound when there is no token at all.
+    """
+    tokens = SuspensionToken.objects if tokens is None else tokens
+    token = tokens.filter(pk=identifier).first()  # the usual case: one lookup
+    if token is not None:
+        return token
+    waiting = list(
+        tokens.filter(execution_id=identifier, state=S.WAITING)
+        .select_related("task_run")
+        .order_by("created_at")
     )
-    if token is None:
-        raise NotFound(f"no suspension for execution {execution_id}")
-    return token
+    if len(waiting) > 1:
+        raise SeveralWaiting(identifier, waiting)
+    if waiting:
+        return waiting[0]
+    latest = tokens.filter(execution_id=identifier).order_by("-created_at").first()
+    if latest is None:
+        raise NotFound(f"no suspension for {identifier}")
+    return latest
 
 
 def check_open(token: SuspensionToken, moment: datetime | None = None) -> None:
@@ -58,7 +75,9 @@ def resume(
     Raises AlreadyConsumed (409), Expired (410) or inputs.InputValidationError (400).
     """
     check_open(token)
-    values = screens.validate_response(token.screen, token.schema, data)
+    values = screens.validate_response(
+        token.screen, token.schema, data, options=token.options
+    )
     return consume(token, values, actor=actor, channel=channel)
 
 
@@ -70,46 +89,58 @@ def consume(
     channel: str = "api",
     extra_outputs: dict | None = None,
 ) -> SuspensionToken:
-    """Consume a waiting token with already validated values and schedule the rest."""
+    """Consume a waiting token with already validated values and act on the answer."""
     moment = now()
     answered = {
         "resolved_at": moment,
         "resolved_by": actor,
         "resolved_by_name": actor_name(actor),
-        "channel": channel,
         "response": values,
     }
     with atomic():
-        open_rows = SuspensionToken.objects.filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=moment)
+        execution = lock_execution(token.execution_id, full=False)
+        claimed = execution is not None and move(
+            SuspensionToken,
+            token.pk,
+            token.execution_id,
+            S.WAITING,
+            S.RESUMED,
+            where=Q(expires_at__isnull=True) | Q(expires_at__gt=moment),
+            actor=actor,
+            channel=channel,
+            data={"response": values},
+            **answered,
         )
-        claimed = open_rows.filter(pk=token.pk, state=S.WAITING).update(
-            state=S.RESUMED, **answered
-        )
-        if claimed == 1:
-            audit(
-                token.execution_id,
-                SuspensionToken,
-                token.pk,
-                S.WAITING,
-                S.RESUMED,
-                actor=actor,
-                channel=channel,
-                data={"response": values},
-            )
+        if claimed:
+            by = actor_name(actor)
             outputs = {
-                **pause_outputs(values, actor_name(actor), moment),
+                **answer_outputs(token, values, by, moment),
                 **(extra_outputs or {}),
             }
-            _continue(token, T.SUCCESS, outputs, actor=actor, channel=channel)
-    if claimed != 1:
+            outcome = _answer_outcome(token, values, by)
+            _act_on(execution, token, outputs, outcome, actor=actor, channel=channel)
+    if not claimed:
         # Raised after the block, so a caller's own transaction stays usable.
         check_open(SuspensionToken.objects.get(pk=token.pk), moment)
         raise AlreadyConsumed(token)  # unreachable unless the row changed twice
-    token.state = S.RESUMED
+    token.state, token.channel = S.RESUMED, channel
     for field, value in answered.items():
         setattr(token, field, value)
     return token
+
+
+def answer_outputs(token, values: dict, by: str, moment: datetime) -> dict:
+    """`outputs.<task>` once answered: a Pause's, or an Approval's decision."""
+    if token.options.get("kind") == "approval":
+        decision = values.get("decision")
+        return _approval_outputs(
+            token,
+            approval.DENIED if decision == REJECTED else approval.APPROVED,
+            by,
+            moment,
+            values,
+        )
+    return pause_outputs(values, by, moment)
 
 
 def pause_outputs(values: dict, by: str, moment: datetime) -> dict:
@@ -124,77 +155,107 @@ def pause_outputs(values: dict, by: str, moment: datetime) -> dict:
     return outputs
 
 
-def _continue(token, task_state, outputs, *, actor=None, channel="") -> None:
-    ex, moment = token.execution_id, now()
-    move(
+def _approval_outputs(token, decision, by, moment, values) -> dict:
+    fields = {k: v for k, v in values.items() if k not in ("decision", "comment")}
+    return {
+        "decision": decision,
+        "auto": False,
+        "by": by,
+        "on": moment.isoformat(),
+        "comment": values.get("comment"),
+        "inputs": fields,
+        "due": token.expires_at.isoformat() if token.expires_at else None,
+        "url": (token.task_run.outputs or {}).get("url") if token.task_run_id else None,
+    }
+
+
+def _answer_outcome(token, values: dict, by: str):
+    """How the paused task ends: a Pause's Reject follows its rejectBehavior."""
+    if token.options.get("kind") == "approval":
+        return None  # the Approval run goes on to its branch and settles later
+    if token.screen == SuspensionToken.Screen.APPROVAL and (
+        values.get("decision") == REJECTED
+    ):
+        comment = f": {values['comment']}" if values.get("comment") else ""
+        behavior = token.options.get("rejectBehavior", "CANCEL")
+        return approval.settlement(behavior, T.SUCCESS, f"rejected by {by}{comment}")
+    return approval.settlement("CONTINUE", T.SUCCESS, "")
+
+
+def _act_on(
+    execution, token, outputs: dict, outcome, *, actor=None, channel=""
+) -> None:
+    """End (or, for an Approval, resume) the paused task run; wake the execution."""
+    if outcome is None:
+        target, error, ending = T.RUNNING, "", ""
+    else:
+        target, error, ending = outcome.state, outcome.error, outcome.ending
+    moved = move(
         TaskRun,
         token.task_run_id,
-        ex,
+        execution.pk,
         T.PAUSED,
-        task_state,
+        target,
         outputs=outputs,
-        ended_at=moment,
+        error=error,
+        ended_at=None if target == T.RUNNING else now(),
+        data={"error": error} if error else None,
     )
-    move(
-        Execution,
-        ex,
-        ex,
-        E.PAUSED,
-        E.RUNNING,
-        actor=actor,
-        channel=channel,
-        lease_until=moment + lease(),
-    )
-    enqueue(ex)
+    if not moved:
+        return
+    if ending:
+        end_early(execution, ending, actor=actor, channel=channel, reason=error)
+        return
+    if execution.state == E.PAUSED:
+        move(
+            Execution,
+            execution.pk,
+            execution.pk,
+            E.PAUSED,
+            E.RUNNING,
+            actor=actor,
+            channel=channel,
+        )
+    Execution.objects.filter(pk=execution.pk).update(lease_until=now() + lease())
+    enqueue(execution.pk)
 
 
 def expire(token_id, moment: datetime | None = None) -> bool:
     """Apply a due deadline's behavior; False if the token was answered first."""
     moment = moment or now()
     with atomic():
-        claimed = SuspensionToken.objects.filter(
-            pk=token_id, state=S.WAITING, expires_at__lte=moment
-        ).update(
-            state=S.EXPIRED,
-            resolved_at=moment,
-            resolved_by_name=SYSTEM_ACTOR,
-            channel="timeout",
+        token = (
+            SuspensionToken.objects.select_related("task_run")
+            .filter(pk=token_id)
+            .first()
         )
-        if claimed != 1:
+        if token is None:
             return False
-        token = SuspensionToken.objects.get(pk=token_id)
-        ex, behavior = token.execution_id, token.behavior
-        audit(
-            ex,
+        execution = lock_execution(token.execution_id, full=False)
+        if execution is None or not move(
             SuspensionToken,
             token.pk,
+            token.execution_id,
             S.WAITING,
             S.EXPIRED,
+            where={"expires_at__lte": moment},
             channel="timeout",
-            data={"behavior": behavior},
-        )
-        if behavior in (Behavior.RESUME, Behavior.WARN):
-            values = screens.timeout_response(token.screen, token.schema)
-            outputs = pause_outputs(values, SYSTEM_ACTOR, moment)
-            target = T.SUCCESS if behavior == Behavior.RESUME else T.WARNING
-            _continue(token, target, outputs, channel="timeout")
+            data={"behavior": token.behavior},
+            resolved_at=moment,
+            resolved_by_name=SYSTEM_ACTOR,
+        ):
+            return False
+        token.state, token.channel = S.EXPIRED, "timeout"
+        if token.options.get("kind") == "approval":
+            outputs = _approval_outputs(
+                token, approval.EXPIRED, SYSTEM_ACTOR, moment, {}
+            )
+            _act_on(execution, token, outputs, None, channel="timeout")
             return True
-        task_state, state = (
-            (T.FAILED, E.FAILED)
-            if behavior == Behavior.FAIL
-            else (T.CANCELLED, E.CANCELLED)
-        )
-        error = "pause expired" if behavior == Behavior.FAIL else ""
-        move(
-            TaskRun,
-            token.task_run_id,
-            ex,
-            T.PAUSED,
-            task_state,
-            error=error,
-            ended_at=moment,
-        )
-        move(Execution, ex, ex, E.PAUSED, state, channel="timeout", ended_at=moment)
+        values = screens.timeout_response(token.screen, token.schema)
+        outputs = pause_outputs(values, SYSTEM_ACTOR, moment)
+        outcome = approval.settlement(token.behavior, T.SUCCESS, "pause expired")
+        _act_on(execution, token, outputs, outcome, channel="timeout")
     return True
 
 
@@ -206,21 +267,31 @@ def expire_due(moment: datetime | None = None, limit: int = 500) -> int:
 
 
 def wake(task_run_id, moment: datetime | None = None) -> bool:
-    """End a due Sleep and wake its execution; False if it was not due or taken."""
+    """End a due Sleep, or release a due retry, and wake its execution."""
     moment = moment or now()
     with atomic():
-        run = TaskRun.objects.filter(
-            pk=task_run_id, state=T.RUNNING, wake_at__lte=moment
-        ).first()
-        if run is None or not move(
-            TaskRun,
-            run.pk,
-            run.execution_id,
-            T.RUNNING,
-            T.SUCCESS,
-            wake_at=None,
-            ended_at=moment,
-        ):
+        run = TaskRun.objects.filter(pk=task_run_id, wake_at__lte=moment).first()
+        if run is None:
+            return False
+        execution = lock_execution(run.execution_id, full=False)
+        if execution is None:
+            return False
+        if run.state == T.RETRYING:
+            woken = TaskRun.objects.filter(
+                pk=run.pk, state=T.RETRYING, attempt=run.attempt, wake_at__lte=moment
+            ).update(wake_at=None)
+        else:
+            woken = move(
+                TaskRun,
+                run.pk,
+                run.execution_id,
+                T.RUNNING,
+                T.SUCCESS,
+                where={"wake_at__lte": moment},
+                wake_at=None,
+                ended_at=moment,
+            )
+        if not woken:
             return False
         Execution.objects.filter(pk=run.execution_id, state=E.RUNNING).update(
             lease_until=moment + lease()
@@ -230,9 +301,9 @@ def wake(task_run_id, moment: datetime | None = None) -> bool:
 
 
 def wake_due(moment: datetime | None = None, limit: int = 500) -> int:
-    """Wake every Sleep that is due; returns how many."""
+    """Wake every Sleep and retry that is due; returns how many."""
     moment = moment or now()
-    due = TaskRun.objects.filter(state=T.RUNNING, wake_at__lte=moment)
+    due = TaskRun.objects.filter(state__in=(T.RUNNING, T.RETRYING), wake_at__lte=moment)
     return sum(wake(pk, moment) for pk in due.values_list("pk", flat=True)[:limit])
 
 
@@ -263,7 +334,7 @@ def next_due() -> datetime | None:
         .first()
     )
     wake_at = (
-        TaskRun.objects.filter(state=T.RUNNING, wake_at__isnull=False)
+        TaskRun.objects.filter(state__in=(T.RUNNING, T.RETRYING), wake_at__isnull=False)
         .order_by("wake_at")
         .values_list("wake_at", flat=True)
         .first()

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from flows.engine.errors import IllegalMove
 from flows.models import Execution, ExecutionEvent, SuspensionToken, TaskRun
@@ -20,17 +21,30 @@ E = Execution.State
 T = TaskRun.State
 S = SuspensionToken.State
 
+ENDS = {E.SUCCESS, E.WARNING, E.FAILED, E.CANCELLED, E.KILLED}
 MOVES = {
     Execution: {
-        E.CREATED: {E.RUNNING, E.QUEUED, E.FAILED, E.CANCELLED},
-        E.QUEUED: {E.RUNNING, E.CANCELLED},
-        E.RUNNING: {E.PAUSED, E.SUCCESS, E.WARNING, E.FAILED, E.CANCELLED},
-        E.PAUSED: {E.RUNNING, E.FAILED, E.CANCELLED},
+        E.CREATED: {E.RUNNING, E.QUEUED, E.FAILED, E.CANCELLED, E.KILLED},
+        E.QUEUED: {E.RUNNING, E.CANCELLED, E.KILLED},
+        E.RUNNING: {E.PAUSED} | ENDS,
+        E.PAUSED: {E.RUNNING} | ENDS,
     },
     TaskRun: {
-        T.CREATED: {T.RUNNING},
-        T.RUNNING: {T.RUNNING, T.PAUSED, T.SUCCESS, T.WARNING, T.FAILED, T.CANCELLED},
-        T.PAUSED: {T.SUCCESS, T.WARNING, T.FAILED, T.CANCELLED},
+        T.CREATED: {T.RUNNING, T.CANCELLED, T.KILLED},
+        # RUNNING -> RUNNING is a retake: a new attempt after a lost worker.
+        T.RUNNING: {
+            T.RUNNING,
+            T.PAUSED,
+            T.RETRYING,
+            T.SUCCESS,
+            T.WARNING,
+            T.FAILED,
+            T.CANCELLED,
+            T.KILLED,
+        },
+        # PAUSED -> RUNNING: an Approval got its decision and runs its branch.
+        T.PAUSED: {T.RUNNING, T.SUCCESS, T.WARNING, T.FAILED, T.CANCELLED, T.KILLED},
+        T.RETRYING: {T.RUNNING, T.FAILED, T.CANCELLED, T.KILLED},
     },
     SuspensionToken: {S.WAITING: {S.RESUMED, S.EXPIRED, S.CANCELLED}},
 }
@@ -110,17 +124,37 @@ def move(
 ) -> bool:
     """Move one row from `source` to `target` if it is still there; audit it.
 
-    `where` adds conditions (e.g. the attempt that owns a task run).
+    `where` adds conditions, a dict or a Q (the attempt that owns a task run, a
+    token's deadline not passed yet).
     """
     if target not in MOVES[model].get(source, set()):
         raise IllegalMove(f"{model.__name__} cannot move from {source} to {target}")
-    rows = model.objects.filter(pk=pk, state=source, **(where or {}))
+    if model is SuspensionToken:  # a token keeps the channel it was answered by
+        fields.setdefault("channel", channel)
+    rows = model.objects.filter(pk=pk, state=source)
+    if where:
+        rows = rows.filter(where) if isinstance(where, Q) else rows.filter(**where)
     if not rows.update(state=target, **fields):
         return False
     audit(
         execution_id, model, pk, source, target, actor=actor, channel=channel, data=data
     )
     return True
+
+
+def lock_execution(execution_id, *, full: bool = True) -> Execution | None:
+    """Lock the execution row: every engine writer takes this lock first.
+
+    One lock order everywhere (execution, then its tokens and task runs) means a
+    cancel, a resume and a deadline on one execution queue up instead of
+    deadlocking. `full=False` fetches only what a resume needs.
+    """
+    rows = Execution.objects.select_for_update(of=("self",)).filter(pk=execution_id)
+    if full:
+        rows = rows.select_related("revision", "flow")
+    else:
+        rows = rows.only("pk", "state", "ending", "revision_id", "tenant_id")
+    return rows.first()
 
 
 def actor_name(actor) -> str:

@@ -1,7 +1,9 @@
 """The task registry: every accepted type name (full Kestra names and aliases)."""
 
+from flows.tasks.approval import Approval
 from flows.tasks.base import TaskType
 from flows.tasks.core import Fail, Log, Return, Sleep
+from flows.tasks.flowable import ForEach, If, Parallel, Sequential, Switch
 from flows.tasks.http import Request, SlackIncomingWebhook
 from flows.tasks.pause import Pause
 from flows.tasks.shell import Commands
@@ -15,6 +17,12 @@ _ALL: tuple[TaskType, ...] = (
     Request(),
     SlackIncomingWebhook(),
     Commands(),
+    If(),
+    Switch(),
+    Sequential(),
+    Parallel(),
+    ForEach(),
+    Approval(),
 )
 
 TASK_TYPES: dict[str, TaskType] = {

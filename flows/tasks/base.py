@@ -27,7 +27,8 @@ class Property:
 
     kinds: string, template (a string that may hold {{ }}), duration, bool, int,
     enum (with choices), list, map, any, inputs (input definitions), task (one
-    nested runnable task), tasks (a list of nested tasks).
+    nested runnable task), tasks (a list of nested tasks), cases (a mapping of
+    values to task lists), retry (Kestra's retry policy), assignees.
     """
 
     kind: str = "any"
@@ -67,11 +68,35 @@ class Suspend:
     behavior: str = "RESUME"
     expires_at: datetime | None = None
     logs: list = field(default_factory=list)
+    options: dict = field(default_factory=dict)
 
 
 @dataclass
 class SleepUntil:
     wake_at: datetime
+
+
+@dataclass(frozen=True)
+class Lane:
+    """Children that run one after another; a flowable's lanes run side by side.
+
+    Each child's path is `prefix + child id`; `loop` holds the ForEach values the
+    lane is inside, outermost first.
+    """
+
+    prefix: str
+    branch: str
+    tasks: list
+    loop: tuple = ()
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """How a flowable run ends: its state, an error, and the execution's end if any."""
+
+    state: str
+    error: str = ""
+    ending: str = ""  # an Execution state: the execution ends so once `finally` ran
 
 
 class TaskError(Exception):
@@ -86,6 +111,9 @@ class TaskType:
     # True for tasks that only compute (no network, process or file I/O): the
     # engine runs them inside the transaction that claims them.
     runs_inline: bool = False
+    # Flowable tasks hold other tasks (flows/tasks/flowable.py); the walker asks
+    # them for their lanes of children and how their run settles.
+    flowable: bool = False
     properties: dict[str, Property] = {}
 
     def check(self, task: dict) -> list[str]:
@@ -94,3 +122,7 @@ class TaskType:
 
     def run(self, ctx: StepContext) -> Done | Suspend | SleepUntil:
         raise NotImplementedError
+
+    def preludes(self, task: dict) -> list[tuple[str, dict]]:
+        """(branch, task) pairs that run just before this task (a Pause's onPause)."""
+        return []

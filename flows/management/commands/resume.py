@@ -16,11 +16,13 @@ def find_token(identifier: str) -> SuspensionToken:
         key = uuid.UUID(identifier)
     except ValueError as exc:
         raise CommandError(f"{identifier!r} is not a UUID") from exc
-    token = SuspensionToken.objects.filter(pk=key).first()
-    if token is not None:
-        return token
     try:
-        return engine.waiting_token_for(key)
+        return engine.token_for(key)
+    except engine.SeveralWaiting as exc:
+        listed = ", ".join(f"{t.pk} ({t.task_run.path})" for t in exc.tokens)
+        raise CommandError(
+            f"Execution {key} waits on several suspensions; give one of: {listed}"
+        ) from exc
     except engine.NotFound as exc:
         message = f"Not found: no suspension token or paused execution {key}"
         raise CommandError(message) from exc
