@@ -8,8 +8,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import yaml
-
 from flows import inputs, retry, yaml_lines
 from flows.durations import parse_duration
 from flows.tasks import TASK_TYPES, get_task_type
@@ -115,15 +113,8 @@ class FlowChecker:
         """The YAML as LineDicts, or None with the problem recorded."""
         try:
             data = yaml_lines.load(source)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            message = f"invalid YAML: {exc.problem or exc.context}"
-            if exc.problem and exc.context:
-                message += f" ({exc.context})"
-            self.add(mark.line + 1 if mark else None, message)
-            return None
-        except (yaml.YAMLError, RecursionError) as exc:
-            self.add(None, f"invalid YAML: {exc or 'nested too deeply'}")
+        except yaml_lines.InvalidYAML as exc:
+            self.add(exc.line, f"invalid YAML: {exc.problem}")
             return None
         if data is None:
             self.add(None, "the file is empty; a flow needs id, namespace and tasks")

@@ -17,12 +17,12 @@ import uuid
 from collections.abc import Mapping
 from urllib.parse import urlparse
 
-import yaml
 from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.core.files.storage import default_storage
 from django.core.validators import validate_email
 from django.utils.text import get_valid_filename
 
+from flows import yaml_lines
 from flows.durations import format_duration, parse_duration
 
 _INT_RE = re.compile(r"[+-]?\d+")
@@ -201,10 +201,9 @@ def to_json(value, defn=None):
 def to_yaml(value, defn=None):
     if isinstance(value, str):
         try:
-            value = yaml.safe_load(value)
-        except yaml.YAMLError as exc:
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise ValueError(f"Enter valid YAML: {problem}.") from None
+            value = yaml_lines.load_plain(value)
+        except yaml_lines.InvalidYAML as exc:
+            raise ValueError(f"Enter valid YAML: {exc.problem}.") from None
     return json_safe(value)
 
 

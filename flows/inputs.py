@@ -151,16 +151,9 @@ def _build(item: Mapping, input_id: str, type_: str, fail) -> InputDef:
         try:
             default = _convert(defn, item["defaults"])
         except ValueError as exc:
-            hint = _hint(defn, item["defaults"])
-            fail(f"the default {item['defaults']!r} is not valid: {exc}{hint}")
+            fail(f"the default {item['defaults']!r} is not valid: {exc}")
         defn = InputDef(**fields, default=default, has_default=True)
     return defn
-
-
-def _hint(defn: InputDef, value: Any) -> str:
-    if defn.type == "TIME" and isinstance(value, int):
-        return " (quote times in YAML, e.g. '10:30', or YAML reads them as numbers)"
-    return ""
 
 
 def _text(item: Mapping, key: str, fail) -> str:

@@ -1,19 +1,39 @@
-"""A safe YAML loader whose mappings and sequences remember their line numbers.
+"""A safe YAML 1.2 loader whose mappings and sequences remember their line numbers.
+
+Flows are read as Kestra reads them: YAML 1.2, core schema, whatever `%YAML`
+directive a document carries. Only true/false are booleans; `yes`, `no`, `on`,
+`off`, `10:30` and `2042-07-01` stay the text written.
 
 Validation uses the lines to name where a problem is; `to_plain` strips them (and
-turns dates into ISO strings) before anything is stored.
+turns explicitly tagged dates into ISO strings) before anything is stored.
 """
 
 import datetime
 import math
+import re
 
-import yaml
-from yaml.constructor import ConstructorError
+from ruamel.yaml import YAML
+from ruamel.yaml.composer import MaxDepthExceededError
+from ruamel.yaml.constructor import ConstructorError, SafeConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.resolver import BaseResolver
 
 # A flow is small; more nodes than this means aliases expanding out of control
 # ("billion laughs"), which would otherwise be walked and stored in full.
 MAX_NODES = 100_000
 MAX_DEPTH = 100
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class InvalidYAML(ValueError):
+    """The text is not YAML this loader accepts; `line` is 1-based or None."""
+
+    def __init__(self, problem: str, line: int | None = None):
+        super().__init__(problem)
+        self.problem = problem
+        self.line = line
 
 
 class LineDict(dict):
@@ -45,54 +65,235 @@ class LineList(list):
         return self.line
 
 
-class LineLoader(yaml.SafeLoader):
-    """SafeLoader building LineDict / LineList; bad dates are marked errors."""
+class CoreResolver(BaseResolver):
+    """The YAML 1.2 core schema (spec 10.3.2), and `<<` merge keys."""
+
+    def __init__(self, version=None, loader=None):
+        super().__init__(loader)
+        self._loader_version = version
+
+    @property
+    def processing_version(self):
+        return (1, 2)  # also read by SafeConstructor's int and float constructors
 
 
-def _construct_map(loader, node):
-    data = LineDict()
-    data.line = node.start_mark.line + 1
-    yield data
-    own_keys = [k for k, _v in node.value if k.tag != "tag:yaml.org,2002:merge"]
-    data.update(loader.construct_mapping(node))  # flattens `<<` merge keys first
-    merged_keys = [k for k, _v in node.value]
-    for number, key_node in enumerate(own_keys + merged_keys):
-        key = loader.construct_object(key_node)
-        line = key_node.start_mark.line + 1
+_CORE_SCHEMA = [
+    ("null", r"null|Null|NULL|~|", ["~", "n", "N", ""]),
+    ("bool", r"true|True|TRUE|false|False|FALSE", list("tTfF")),
+    ("int", r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+", list("-+0123456789")),
+    (
+        "float",
+        r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)",
+        list("-+0123456789."),
+    ),
+    ("merge", r"<<", ["<"]),
+]
+for _name, _pattern, _first in _CORE_SCHEMA:
+    CoreResolver.add_implicit_resolver_base(
+        f"tag:yaml.org,2002:{_name}", re.compile(rf"^(?:{_pattern})$"), _first
+    )
+
+
+class LineConstructor(SafeConstructor):
+    """Builds LineDict / LineList; duplicate keys are recorded, not raised."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # mapping node -> (its pairs with merges resolved, its own duplicate keys)
+        self.merged_pairs: dict = {}
+        self.merging: set = set()
+
+    def construct_yaml_map(self, node):
+        data = LineDict()
+        data.line = node.start_mark.line + 1
+        yield data
+        pairs, data.duplicates = self.pairs(node)
+        for key, (key_node, value_node) in pairs.items():
+            data[key] = self.construct_object(value_node)
+            data.key_lines[key] = key_node.start_mark.line + 1
+
+    def construct_yaml_seq(self, node):
+        data = LineList()
+        data.line = node.start_mark.line + 1
+        yield data
+        data.extend(self.construct_object(child) for child in node.value)
+        data.item_lines = [child.start_mark.line + 1 for child in node.value]
+
+    def construct_yaml_str(self, node):
+        value = self.construct_scalar(node)
+        if "\x00" in value:  # PostgreSQL cannot store it, and no flow needs it
+            raise ConstructorError(
+                None, None, "NUL characters (\\0) are not allowed", node.start_mark
+            )
+        return value
+
+    def construct_yaml_timestamp(self, node, values=None):
         try:
-            if key not in data.key_lines:
-                data.key_lines[key] = line
-            elif number < len(own_keys):
-                data.duplicates.append((key, data.key_lines[key], line))
-        except TypeError:  # unhashable key: construct_mapping has already refused it
-            pass
+            return super().construct_yaml_timestamp(node, values)
+        except ValueError as exc:
+            raise ConstructorError(
+                None, None, f"invalid date '{node.value}' ({exc})", node.start_mark
+            ) from exc
+
+    def pairs(self, node) -> tuple[dict, list]:
+        """{key: (key node, value node)} with `<<` merged in, and own duplicates.
+
+        Memoised per node and deduplicated by key, so a "merge bomb" (each level
+        merging the one below many times) stays as small as its distinct keys.
+        """
+        if node in self.merged_pairs:
+            return self.merged_pairs[node]
+        if node in self.merging:
+            raise ConstructorError(
+                None,
+                None,
+                "a mapping merges itself (a recursive alias)",
+                node.start_mark,
+            )
+        self.merging.add(node)
+        merged, own, duplicates = {}, {}, []
+        for key_node, value_node in node.value:
+            if key_node.tag == MERGE_TAG:
+                for source in self.merge_sources(node, value_node):
+                    for key, pair in self.pairs(source)[0].items():
+                        merged.setdefault(key, pair)  # the first source wins
+                continue
+            key = self.key(node, key_node)
+            if key in own:
+                first_key_node = own[key][0]
+                duplicates.append(
+                    (
+                        key,
+                        first_key_node.start_mark.line + 1,
+                        key_node.start_mark.line + 1,
+                    )
+                )
+                own[key] = (first_key_node, value_node)  # the last value wins
+            else:
+                own[key] = (key_node, value_node)
+        self.merging.discard(node)
+        self.merged_pairs[node] = ({**merged, **own}, duplicates)
+        return self.merged_pairs[node]
+
+    def merge_sources(self, node, value_node) -> list:
+        sources = value_node.value if value_node.id == "sequence" else [value_node]
+        for source in sources:
+            if source.id != "mapping":
+                raise ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"expected a mapping or list of mappings for merging, "
+                    f"but found {source.id}",
+                    source.start_mark,
+                )
+        return sources
+
+    def key(self, node, key_node):
+        key = self.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise ConstructorError(
+                "while constructing a mapping",
+                node.start_mark,
+                "found unhashable key",
+                key_node.start_mark,
+            ) from None
+        return key
 
 
-def _construct_seq(loader, node):
-    data = LineList()
-    data.line = node.start_mark.line + 1
-    yield data
-    data.extend(loader.construct_sequence(node))
-    data.item_lines = [item.start_mark.line + 1 for item in node.value]
+LineConstructor.add_constructor(
+    "tag:yaml.org,2002:map", LineConstructor.construct_yaml_map
+)
+LineConstructor.add_constructor(
+    "tag:yaml.org,2002:seq", LineConstructor.construct_yaml_seq
+)
+LineConstructor.add_constructor(
+    "tag:yaml.org,2002:str", LineConstructor.construct_yaml_str
+)
+LineConstructor.add_constructor(
+    "tag:yaml.org,2002:timestamp", LineConstructor.construct_yaml_timestamp
+)
 
 
-def _construct_timestamp(loader, node):
-    try:
-        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
-    except ValueError as exc:
-        raise ConstructorError(
-            None, None, f"invalid date '{node.value}' ({exc})", node.start_mark
-        ) from exc
-
-
-LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
-LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
-LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+def _parser() -> YAML:
+    # A fresh parser per document: ruamel's YAML object is not thread-safe.
+    parser = YAML(typ="safe", pure=True)
+    parser.Resolver = CoreResolver
+    parser.Constructor = LineConstructor
+    # The composer counts the root as 1 and check_size as 0: the same limit.
+    parser.max_depth = MAX_DEPTH + 1
+    parser.composer.warn_double_anchors = False  # reusing an anchor is legal YAML
+    return parser
 
 
 def load(source: str):
-    """Parse one YAML document; raises yaml.YAMLError (marked where possible)."""
-    return yaml.load(source, Loader=LineLoader)  # noqa: S506 - a SafeLoader subclass
+    """Parse one YAML document into LineDicts; raises InvalidYAML with its line."""
+    try:
+        return _parser().load(source)
+    except MaxDepthExceededError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise InvalidYAML(_too_deep(), line) from None
+    except MarkedYAMLError as exc:
+        raise _marked_error(exc) from None
+    except ReaderError as exc:
+        line = source.count("\n", 0, exc.position) + 1
+        character = f"#x{exc.character:04x}" if isinstance(exc.character, int) else ""
+        problem = f"unacceptable character {character}: {exc.reason}"
+        raise InvalidYAML(problem, line) from None
+    except YAMLError as exc:
+        raise InvalidYAML(str(exc)) from None
+    except RecursionError:
+        raise InvalidYAML(_too_deep()) from None
+
+
+def load_plain(source: str):
+    """Parse a user's YAML value into plain dicts and lists, checked for size.
+
+    Duplicate keys are refused: a form cannot point at the line to fix.
+    """
+    data = load(source)
+    too_big = check_size(data)
+    if too_big:
+        raise InvalidYAML(too_big)
+    duplicate = _first_duplicate(data)
+    if duplicate:
+        key, first, again = duplicate
+        raise InvalidYAML(f"duplicate key '{key}' (lines {first} and {again})", again)
+    return _plain_containers(data)
+
+
+def _too_deep() -> str:
+    return f"the document is nested more than {MAX_DEPTH} levels deep"
+
+
+def _marked_error(exc: MarkedYAMLError) -> InvalidYAML:
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or exc.context or "not valid YAML"
+    if exc.problem and exc.context:
+        problem += f" ({exc.context})"
+    return InvalidYAML(problem, mark.line + 1 if mark else None)
+
+
+def _first_duplicate(value):
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, LineDict) and value.duplicates:
+            return value.duplicates[0]
+        if isinstance(value, dict | list):
+            stack.extend(value.values() if isinstance(value, dict) else value)
+    return None
+
+
+def _plain_containers(value):
+    # Only after check_size: copying expands aliases, bounded by MAX_NODES.
+    if isinstance(value, dict):
+        return {k: _plain_containers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_containers(v) for v in value]
+    return value
 
 
 def check_size(data) -> str | None:
@@ -105,7 +306,7 @@ def check_size(data) -> str | None:
         if count > MAX_NODES:
             return f"the document expands to more than {MAX_NODES} values"
         if depth > MAX_DEPTH:
-            return f"the document is nested more than {MAX_DEPTH} levels deep"
+            return _too_deep()
         if isinstance(value, dict | list):
             if id(value) in ancestors:
                 return "the document contains itself (a recursive alias)"
