@@ -63,10 +63,16 @@ def build_variables(execution: Execution, runs: dict[str, TaskRun]) -> dict:
 
 
 def outputs_of(runs) -> dict:
-    """`outputs.<id>` of finished runs; inside a ForEach, `outputs.<id>[value]...`."""
+    """`outputs.<id>` of finished runs; inside a ForEach, `outputs.<id>[value]...`.
+
+    A flowable still running shows what it decided (an Approval's decision), so
+    its branches can read it.
+    """
     outputs: dict = {}
     for run in runs:
-        if run.state not in TaskRun.DONE:
+        if run.state not in TaskRun.DONE and not (
+            run.state == TaskRun.State.RUNNING and run.outputs
+        ):
             continue
         if not run.loop:
             outputs[run.task_id] = run.outputs

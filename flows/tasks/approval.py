@@ -26,7 +26,7 @@ def settlement(behavior: str, state: str, error: str) -> Settlement:
     if behavior in ("CONTINUE", "RESUME"):
         return Settlement(state)
     if behavior == "WARN":
-        return Settlement("WARNING")
+        return Settlement("WARNING", error=error)
     if behavior == "FAIL":
         return Settlement("FAILED", error=error)
     ending = {"SUCCEED": "SUCCESS", "CANCEL": "CANCELLED", "KILL": "KILLED"}[behavior]
@@ -88,7 +88,8 @@ class Approval(Flowable):
         )
 
     def lanes(self, task, run) -> list[Lane]:
-        lanes = [_lane(run, "onWait", task.get("onWait"))]
+        auto = run.outputs.get("auto")
+        lanes = [] if auto else [_lane(run, "onWait", task.get("onWait"))]
         branch = BRANCHES.get(run.outputs.get("decision"))
         if branch:
             lanes.append(_lane(run, branch, task.get(branch)))
