@@ -32,6 +32,10 @@ def _widget(definition: InputDef) -> forms.Widget:
         return forms.Select(choices=blank + [(v, v) for v in definition.values])
     if kind == "MULTISELECT":
         return forms.CheckboxSelectMultiple(choices=[(v, v) for v in definition.values])
+    # The default is never shown; say that an empty box keeps it.
+    secret = (
+        {"placeholder": "Leave empty for the default"} if definition.has_default else {}
+    )
     simple = {
         "BOOLEAN": forms.CheckboxInput,
         "DATE": lambda: forms.DateInput(attrs={"type": "date"}),
@@ -41,7 +45,7 @@ def _widget(definition: InputDef) -> forms.Widget:
         "JSON": lambda: forms.Textarea(attrs={"rows": 4}),
         "YAML": lambda: forms.Textarea(attrs={"rows": 4}),
         "ARRAY": lambda: forms.Textarea(attrs={"rows": 3, "placeholder": '["a", "b"]'}),
-        "SECRET": lambda: forms.PasswordInput(render_value=False),
+        "SECRET": lambda: forms.PasswordInput(render_value=False, attrs=secret),
         "FILE": forms.ClearableFileInput,
         "EMAIL": forms.EmailInput,
         "URI": forms.URLInput,
@@ -57,9 +61,8 @@ class RawField(forms.Field):
     """
 
     def __init__(self, definition: InputDef):
-        needs_value = definition.required and not definition.has_default
         super().__init__(
-            required=needs_value and definition.type not in ("BOOLEAN", "MULTISELECT"),
+            required=_needs_value(definition),
             widget=_widget(definition),
             label=definition.label,
             # Django renders help_text unescaped; flow authors' text must not be HTML.
@@ -70,6 +73,15 @@ class RawField(forms.Field):
 
     def validate(self, value):
         """Presence is judged by flows.inputs, with the same message everywhere."""
+
+
+def _needs_value(definition: InputDef) -> bool:
+    """Whether the browser should refuse the field left empty (see flows.inputs)."""
+    if definition.type in ("BOOLEAN", "MULTISELECT"):
+        return False  # a checkbox always answers; a group cannot be `required`
+    if definition.type in inputs.UNSHOWN_DEFAULT and definition.has_default:
+        return False  # left empty, the default applies
+    return definition.required
 
 
 def _initial(definition: InputDef):
@@ -117,14 +129,13 @@ class InputsForm(forms.Form):
         return self.cleaned_data
 
     def _raw_from_widgets(self) -> dict:
-        raw = {}
-        for name, field in self.fields.items():
-            value = field.widget.value_from_datadict(
+        sent = {
+            name: field.widget.value_from_datadict(
                 self.data, self.files, self.add_prefix(name)
             )
-            if value not in (None, "", []) or field.definition.type == "BOOLEAN":
-                raw[name] = value
-        return raw
+            for name, field in self.fields.items()
+        }
+        return inputs.from_web_form(self.input_fields, sent)
 
     def _raw_from_json(self) -> dict:
         return dict(self.json_body)

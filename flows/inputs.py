@@ -5,6 +5,22 @@ once at load time by ``parse_definitions``. Submitted values are converted and
 checked by ``validate``, which returns a nested dict of JSON-safe values: a
 dotted id (``request.name``) nests, so downstream sees ``inputs.request.name``.
 Per-type conversion rules live in ``flows.input_types``.
+
+Absent, empty and default (the same for flow inputs and onResume answers, on
+every channel: web form, API, CLI; a timeout answers with ``defaults()``):
+
+- A key that is **absent** takes the input's default; with no default it is
+  refused when required, else stored as null.
+- A key that is **present but empty** (null, ``""``, or ``[]`` for MULTISELECT)
+  never takes the default: it is refused when required (even with a default),
+  else stored empty: ``""`` kept as sent for STRING and SECRET, ``[]`` for
+  MULTISELECT, null for every other type (and for a null of any type).
+- What a web form sends (``from_web_form``): a field whose key was posted is
+  present, so a default shown pre-filled and left as is is the person's answer,
+  and a cleared field is empty. A BOOLEAN checkbox always says true or false; a
+  MULTISELECT with nothing ticked is ``[]``. SECRET and FILE widgets cannot show
+  a default (a password box must not leak it, a file box cannot be pre-filled),
+  so left empty they count as absent and the default, if any, applies.
 """
 
 import re
@@ -26,6 +42,8 @@ _IGNORED |= {"prefill"}
 _CHOICE_TYPES = {"ENUM", "MULTISELECT"}
 _ITEM_TYPES = TYPES - {"ARRAY", "MULTISELECT", "ENUM", "FILE"}
 REQUIRED_MESSAGE = "This field is required."
+# Widgets that never show the default: left empty, they count as absent.
+UNSHOWN_DEFAULT = frozenset({"SECRET", "FILE"})
 
 
 class InputDefinitionError(ValueError):
@@ -274,7 +292,7 @@ def validate(
         if errors and input_types.is_upload(value):
             continue
         try:
-            result[defn.id] = _clean(defn, value, partial)
+            result[defn.id] = _clean(defn, defn.id in flat, value, partial)
         except ValueError as exc:
             errors[defn.id] = [str(exc)]
     if errors:
@@ -282,14 +300,42 @@ def validate(
     return nest({d.id: result[d.id] for d in defs})
 
 
-def _clean(defn: InputDef, value: Any, partial: bool) -> Any:
-    if value is None or (isinstance(value, str) and value == ""):
-        if defn.has_default:
-            return defn.default
+def _clean(defn: InputDef, present: bool, value: Any, partial: bool) -> Any:
+    if not present and defn.has_default:
+        return defn.default
+    if not present or _is_empty(defn, value):
         if defn.required and not partial:
             raise ValueError(REQUIRED_MESSAGE)
-        return None
+        return _stored_empty(defn, value)
     return _convert(defn, value)
+
+
+def _is_empty(defn: InputDef, value: Any) -> bool:
+    if value is None or (isinstance(value, str) and value == ""):
+        return True
+    return defn.type == "MULTISELECT" and isinstance(value, list) and not value
+
+
+def _stored_empty(defn: InputDef, value: Any) -> Any:
+    if defn.type in ("STRING", "SECRET") and value == "":
+        return ""
+    if defn.type == "MULTISELECT" and value == []:
+        return []
+    return None
+
+
+def from_web_form(defs: list[InputDef], sent: Mapping) -> dict:
+    """A web form's widget values as validate() reads them (see the module doc).
+
+    ``sent`` maps input ids to what each widget returned, None when not posted.
+    """
+    raw = {}
+    for defn in defs:
+        value = sent.get(defn.id)
+        if value is None or (defn.type in UNSHOWN_DEFAULT and not value):
+            continue
+        raw[defn.id] = value
+    return raw
 
 
 def _convert(defn: InputDef, value: Any) -> Any:
