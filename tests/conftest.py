@@ -11,6 +11,13 @@ from tests.api_support import client_for, poster, starter
 from tests.factories import TenantFactory, UserFactory
 
 
+def pytest_configure(config):
+    """Hash test passwords fast: PBKDF2 at full strength was most of the suite."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _worker_runs_in_process(monkeypatch):
     """Enqueued advances run inline (django-q2 sync mode) once on_commit fires."""

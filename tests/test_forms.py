@@ -35,9 +35,7 @@ WITH_INVALID_VALUE = [t for t in TYPES if t[4] is not None]
 
 
 def token_with(field: dict, screen: str = "form"):
-    return SimpleNamespace(
-        screen=screen, schema=[{"id": "value", **field}], options={}
-    )
+    return SimpleNamespace(screen=screen, schema=[{"id": "value", **field}], options={})
 
 
 def web_data(value) -> QueryDict:
