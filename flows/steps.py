@@ -70,9 +70,8 @@ def outputs_of(runs) -> dict:
     """
     outputs: dict = {}
     for run in runs:
-        if run.state not in TaskRun.DONE and not (
-            run.state == TaskRun.State.RUNNING and run.outputs
-        ):
+        open_flowable = run.state in (TaskRun.State.RUNNING, TaskRun.State.PAUSED)
+        if run.state not in TaskRun.DONE and not (open_flowable and run.outputs):
             continue
         if not run.loop:
             outputs[run.task_id] = run.outputs
