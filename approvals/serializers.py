@@ -44,11 +44,22 @@ class InvalidDataSerializer(ErrorSerializer):
     )
 
 
+class WaitingTokenSerializer(serializers.Serializer):
+    tokenId = serializers.UUIDField()
+    path = serializers.CharField()
+
+
 class ConsumedSerializer(ErrorSerializer):
     state = serializers.CharField(help_text="RESUMED, CANCELLED, or the execution's.")
     resolvedBy = serializers.CharField(allow_null=True)
     resolvedAt = serializers.DateTimeField(allow_null=True)
     executionId = serializers.UUIDField()
+    waiting = WaitingTokenSerializer(
+        many=True,
+        required=False,
+        help_text="When an execution id was given and several of its pauses wait: "
+        "answer one of these by its token id.",
+    )
 
 
 class ExpiredSerializer(ErrorSerializer):
@@ -132,6 +143,7 @@ class ApprovalsSerializer(serializers.Serializer):
 
 class PauseSerializer(serializers.Serializer):
     tokenId = serializers.UUIDField()
+    path = serializers.CharField(help_text="The paused task's path in the task tree.")
     screen = serializers.CharField()
     message = serializers.CharField()
     deadline = serializers.DateTimeField(allow_null=True)
@@ -147,7 +159,12 @@ class ExecutionStatusSerializer(ExecutionSummarySerializer):
         child=serializers.DictField(), help_text="Outputs of finished tasks by task id."
     )
     taskRuns = TaskRunSerializer(many=True)
-    pause = PauseSerializer(allow_null=True, help_text="The open suspension, if any.")
+    pause = PauseSerializer(
+        allow_null=True, help_text="The oldest open suspension, if any."
+    )
+    pauses = PauseSerializer(
+        many=True, help_text="Every open suspension (Parallel, ForEach: several)."
+    )
 
 
 class SuspensionSerializer(serializers.Serializer):

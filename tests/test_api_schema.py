@@ -103,4 +103,5 @@ def test_documented_shapes_match_the_bodies(bodies):
     assert fields(s.StartedSerializer) == set(bodies["started"])
     assert fields(s.InvalidDataSerializer) == set(bodies["invalid"])
     assert fields(s.ResumeAcceptedSerializer) >= set(bodies["accepted"])
-    assert fields(s.ConsumedSerializer) == set(bodies["consumed"])
+    optional = {"waiting"}  # only when several pauses wait (test_api_several_pauses)
+    assert fields(s.ConsumedSerializer) - optional == set(bodies["consumed"])

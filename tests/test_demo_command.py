@@ -40,13 +40,15 @@ def test_demo_sets_up_tenant_users_and_flows_twice_without_duplicates(shell_disa
     for output in (first, second):
         assert "company.team.pause_warn revision 1" in output
         assert "company.team.vacation_approval_process revision 1" in output
+        assert "company.team.vacation_request_branching revision 1" in output
+        assert "company.finance.expense_approval revision 1" in output
         assert "skipped human_in_the_loop.yaml: " in output
         reason = output.split("skipped human_in_the_loop.yaml: ", 1)[1].splitlines()[0]
         assert "run_post_approval" in reason
         assert "shell tasks are disabled" in reason
         assert "http://127.0.0.1:8000/admin/" in output
         assert f"manager / {PASSWORD}" in output
-    assert FlowRevision.objects.count() == revisions == 2
+    assert FlowRevision.objects.count() == revisions == 4
 
 
 @pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""Loading flows whose tasks are a tree: nested tasks are checked like top-level ones."""
+"""Flows whose tasks are a tree: nested tasks are checked like top-level ones."""
 
 import textwrap
 

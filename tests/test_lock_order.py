@@ -37,6 +37,15 @@ OUTCOMES = {
 }
 
 
+def race(i: int, token: SuspensionToken):
+    """Racer i: 0 answers the token, 1 cancels its execution, 2 applies its deadline."""
+    if i == 0:
+        return engine.resume(SuspensionToken.objects.get(pk=token.pk), {})
+    if i == 1:
+        return engine.cancel(token.execution_id)
+    return engine.expire(token.pk, token.expires_at + timedelta(seconds=1))
+
+
 @pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="row-lock deadlocks only show on PostgreSQL (SQLite serialises writers)",
@@ -47,13 +56,7 @@ def test_cancel_resume_and_expiry_race_without_deadlock(make_flow, tenant):
     for _ in range(ROUNDS):
         execution = engine.start_execution(flow, {})
         token = SuspensionToken.objects.get(execution=execution)
-        past_deadline = token.expires_at + timedelta(seconds=1)
-        racers = [
-            lambda: engine.resume(SuspensionToken.objects.get(pk=token.pk), {}),
-            lambda: engine.cancel(execution.pk),
-            lambda: engine.expire(token.pk, past_deadline),
-        ]
-        results = in_threads(3, lambda i, racers=racers: racers[i]())
+        results = in_threads(3, lambda i, t=token: race(i, t))
         failures = [
             r
             for r in results

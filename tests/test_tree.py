@@ -50,7 +50,8 @@ tasks:
         format: reminder
   - id: after
     type: Return
-    format: "{{ outputs.paid.value if outputs.paid is defined else outputs.unpaid.value }}"
+    format: >-
+      {{ outputs.paid.value if outputs.paid is defined else outputs.unpaid.value }}
 """
 
 

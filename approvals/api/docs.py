@@ -139,6 +139,7 @@ RESUME = {
         404: _error("No such suspension or execution."),
         409: _error(
             "Already consumed (resumed or cancelled), the execution is not waiting, "
+            "several of its pauses wait (`waiting` lists them), "
             "or this user already answered a quorum.",
             s.ConsumedSerializer,
         ),

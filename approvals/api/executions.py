@@ -120,8 +120,8 @@ class ExecutionStatusView(ApiView):
         check_tenant(request.user, execution, "execution")
         runs = list(execution.task_runs.defer("logs").order_by("started_at", "path"))
         waiting = execution.tokens.filter(state=SuspensionToken.State.WAITING)
-        token = payloads.with_received(waiting).first()
-        return Response(payloads.execution_status(execution, runs, token))
+        tokens = list(payloads.with_received(waiting).order_by("created_at"))
+        return Response(payloads.execution_status(execution, runs, tokens))
 
 
 class ExecutionDetailView(ExecutionStatusView):

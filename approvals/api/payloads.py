@@ -6,7 +6,7 @@ from django.db.models.functions import Coalesce
 from approvals.answers import APPROVING
 from approvals.api.common import iso, resume_url, status_url
 from approvals.models import Answer
-from flows import inputs, screens
+from flows import inputs, screens, steps
 from flows.models import Execution, SuspensionToken, TaskRun
 
 # Executions carry their revision's whole definition and source; no body needs them.
@@ -59,15 +59,18 @@ def execution_summary(execution: Execution) -> dict:
 
 
 def execution_status(
-    execution: Execution, runs: list[TaskRun], token: SuspensionToken | None
+    execution: Execution, runs: list[TaskRun], tokens: list[SuspensionToken]
 ) -> dict:
-    """Everything a poller needs: state, outputs so far, task runs, the open pause."""
+    """Everything a poller needs: state, outputs so far, task runs, open pauses.
+
+    `pause` is the oldest open pause; `pauses` lists every open one (several
+    wait at once inside Parallel or ForEach).
+    """
+    by_run = {run.pk: run.path for run in runs}
     return {
         **execution_summary(execution),
         "inputs": execution.inputs,
-        "outputs": {
-            run.task_id: run.outputs for run in runs if run.state in TaskRun.DONE
-        },
+        "outputs": steps.outputs_of(runs),
         "taskRuns": [
             {
                 "taskId": run.task_id,
@@ -79,14 +82,16 @@ def execution_status(
             }
             for run in runs
         ],
-        "pause": pause(token) if token is not None else None,
+        "pause": pause(tokens[0], by_run) if tokens else None,
+        "pauses": [pause(token, by_run) for token in tokens],
     }
 
 
-def pause(token: SuspensionToken) -> dict:
-    """The open suspension as the status body shows it."""
+def pause(token: SuspensionToken, paths: dict) -> dict:
+    """An open suspension as the status body shows it."""
     return {
         "tokenId": str(token.pk),
+        "path": paths.get(token.task_run_id, ""),
         "screen": token.screen,
         "message": token.message,
         "deadline": iso(token.expires_at),

@@ -67,6 +67,9 @@ def find_token(user, raw_id: str) -> SuspensionToken:
         raise Problem(
             409,
             "This execution waits on several suspensions; answer one by its token id.",
+            state=exc.tokens[0].execution.state,
+            resolvedBy=None,
+            resolvedAt=None,
             executionId=str(pk),
             waiting=[
                 {"tokenId": str(token.pk), "path": token.task_run.path}
