@@ -32,7 +32,7 @@ def test_loads_the_examples_folder_and_prints_one_line_per_flow(settings):
         "company.team.vacation_request_branching revision 1",
     ]
     tenant = Tenant.objects.get(slug="default")  # created by a migration
-    assert tenant.flows.count() == 3
+    assert tenant.flows.count() == 5
 
 
 @pytest.mark.django_db
