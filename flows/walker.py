@@ -173,8 +173,7 @@ class Walk:
             return ACTIVE
         outcome = kind.settle(task, run, combine([body, closing]))
         state, error = outcome.state, outcome.error
-        if state == T.FAILED and task.get("allowFailure"):
-            state = T.WARNING
+        state = tolerated(task, state)
         self.actions.append(Settle(task, run, state, error, outcome.ending))
         return ACTIVE
 
@@ -191,6 +190,16 @@ class Walk:
             states.append(state)
         # A lane is only left PENDING beside a failed one, so combine() says FAILED.
         return ACTIVE if ACTIVE in states else combine(states)
+
+
+def tolerated(task: dict, state: str) -> str:
+    """`allowFailure` turns a failure into a warning, `allowWarning` a warning into
+    a success (Kestra's task properties)."""
+    if state == T.FAILED and task.get("allowFailure"):
+        state = T.WARNING
+    if state == T.WARNING and task.get("allowWarning"):
+        state = T.SUCCESS
+    return state
 
 
 def combine(states) -> str:

@@ -427,3 +427,19 @@ def test_a_bad_condition_fails_the_if_with_the_render_error(start):
     runs = runs_of(execution)
     assert execution.state == E.FAILED
     assert runs["route"].state == T.FAILED and "nope" in runs["route"].error
+
+
+def test_allow_warning_turns_a_warning_into_a_success(start):
+    source = """
+    id: tolerant
+    namespace: acme.tree
+    tasks:
+      - id: flaky
+        type: Fail
+        allowFailure: true
+        allowWarning: true
+    """
+    execution = start(source)
+    flaky = runs_of(execution)["flaky"]
+    assert flaky.state == T.SUCCESS and flaky.error == "Task failure"
+    assert execution.state == E.SUCCESS

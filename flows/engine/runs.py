@@ -380,7 +380,7 @@ def _record(execution: Execution, step: steps.Step, outcome: steps.Outcome) -> N
     policy = step.task.get("retry")
     if isinstance(outcome, Done):
         warned = outcome.warning or retry.warns(policy, step.attempt)
-        target = T.WARNING if warned else T.SUCCESS
+        target = walker.tolerated(step.task, T.WARNING if warned else T.SUCCESS)
         if move(
             TaskRun,
             run.pk,
@@ -425,7 +425,7 @@ def _fail(execution, step: steps.Step, error: str, policy) -> None:
         ):
             run.state, run.error, run.wake_at = T.RETRYING, error, moment + wait
         return
-    target = T.WARNING if step.task.get("allowFailure") else T.FAILED
+    target = walker.tolerated(step.task, T.FAILED)
     if move(
         TaskRun,
         run.pk,
