@@ -123,14 +123,14 @@ def _walk(execution: Execution) -> steps.Step | None:
             if _is_inline(action):
                 ending = execution.ending
                 _apply(execution, runs, action)
+                progressed = True
                 if execution.state != E.RUNNING or execution.ending != ending:
                     break  # ended early: walk again from the new state
             elif claimed is None:
                 claimed = _claim(execution, runs, action)
+                progressed = True
             else:
                 more = True  # ready too: another worker takes it
-                continue
-            progressed = True
         if not progressed:
             break
         if time.monotonic() > deadline:
