@@ -1,6 +1,7 @@
 """Running executions: start, advance step by step, suspend, finish, cancel."""
 
 from flows import inputs, steps
+from flows.engine.heartbeat import heartbeat
 from flows.engine.transitions import (
     E,
     S,
@@ -69,7 +70,8 @@ def advance(execution_id) -> None:
             step = _settle_and_claim(execution, step, outcome)
         if step is None:
             return
-        outcome = steps.run_step(step)
+        with heartbeat(execution_id, step.task_run_id, step.attempt):
+            outcome = steps.run_step(step)
     with atomic():  # a very long flow yields the worker, then goes on
         execution = lock_execution(execution_id)
         if execution is not None and _record(execution, step, outcome):
