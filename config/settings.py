@@ -46,8 +46,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "crispy_forms",
     "crispy_bootstrap5",
-    "django_q",
+    # Before django_q, so flows' `qcluster` (which stops on SIGTERM) is the one run.
     "flows",
+    "django_q",
     "approvals",
 ]
 
