@@ -46,8 +46,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "crispy_forms",
     "crispy_bootstrap5",
-    "django_q",
+    # Before django_q, so flows' `qcluster` (which stops on SIGTERM) is the one run.
     "flows",
+    "django_q",
     "approvals",
 ]
 
@@ -187,10 +188,19 @@ Q_CLUSTER = q_cluster_config()
 
 # Engine knobs (see README "Workers").
 SIGNOFF_SWEEP_INTERVAL = env_float("SIGNOFF_SWEEP_INTERVAL", 1.0)
-SIGNOFF_STEP_LEASE_SECONDS = env_float("SIGNOFF_STEP_LEASE_SECONDS", 60.0)
+# A running step's lease, renewed every third of it by the step's heartbeat; also
+# how long a queued wake-up may go unanswered before the sweeper sends another.
+SIGNOFF_STEP_LEASE_SECONDS = env_float("SIGNOFF_STEP_LEASE_SECONDS", 5.0)
 # A step whose worker was lost this many times fails instead of being retaken.
 SIGNOFF_MAX_ATTEMPTS = int(env_float("SIGNOFF_MAX_ATTEMPTS", 3))
 SIGNOFF_SWEEPER_IN_WORKERS = env_bool("SIGNOFF_SWEEPER_IN_WORKERS", True)
+# One sweeper per cluster holds this lease, renewed on every pass; the standbys
+# take over when it lapses.
+SIGNOFF_SWEEPER_LEASE_SECONDS = env_float("SIGNOFF_SWEEPER_LEASE_SECONDS", 3.0)
+# After SIGTERM, how long a qcluster lets its workers finish before killing them.
+SIGNOFF_WORKER_STOP_SECONDS = env_float("SIGNOFF_WORKER_STOP_SECONDS", 5.0)
+# Cap on any one rendered template (and on the values it builds on the way).
+SIGNOFF_MAX_RENDER_BYTES = int(env_float("SIGNOFF_MAX_RENDER_BYTES", 1_000_000))
 SIGNOFF_SHELL_TASKS_ENABLED = env_bool("SIGNOFF_SHELL_TASKS_ENABLED", False)
 SIGNOFF_SHELL_TIMEOUT_SECONDS = env_float("SIGNOFF_SHELL_TIMEOUT_SECONDS", 60.0)
 SIGNOFF_HTTP_TIMEOUT_SECONDS = env_float("SIGNOFF_HTTP_TIMEOUT_SECONDS", 10.0)

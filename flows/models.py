@@ -196,7 +196,13 @@ class TaskRun(models.Model):
                 fields=["wake_at"],
                 name="taskrun_wake_idx",
                 condition=Q(wake_at__isnull=False),
-            )
+            ),
+            # The sweeper's look for running steps whose heartbeat stopped.
+            models.Index(
+                fields=["lease_until"],
+                name="taskrun_lease_idx",
+                condition=Q(lease_until__isnull=False),
+            ),
         ]
 
     def __str__(self):
@@ -336,3 +342,14 @@ class ExecutionEvent(models.Model):
 
     def __str__(self):
         return f"{self.subject} {self.from_state}->{self.to_state}"
+
+
+class SweeperLease(models.Model):
+    """Who runs the one active sweeper of the cluster, and until when."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    holder = models.CharField(max_length=200)
+    expires_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.name}: {self.holder} until {self.expires_at}"

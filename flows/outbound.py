@@ -12,8 +12,15 @@ def rewrite_url(url: str) -> str:
     return url
 
 
-def send(method: str, url: str, **kwargs) -> httpx.Response:
-    """Send one request; network failures raise httpx.HTTPError."""
-    timeout = settings.SIGNOFF_HTTP_TIMEOUT_SECONDS
-    with httpx.Client(timeout=timeout, follow_redirects=True) as client:
+def send(
+    method: str, url: str, *, timeout: float | None = None, **kwargs
+) -> httpx.Response:
+    """Send one request; network failures raise httpx.HTTPError.
+
+    `timeout` (seconds) may only shorten SIGNOFF_HTTP_TIMEOUT_SECONDS.
+    """
+    limit = settings.SIGNOFF_HTTP_TIMEOUT_SECONDS
+    if timeout is not None:
+        limit = min(limit, timeout)
+    with httpx.Client(timeout=limit, follow_redirects=True) as client:
         return client.request(method, rewrite_url(url), **kwargs)

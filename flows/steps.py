@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flows import templating
+from flows import templating, timeouts
 from flows.models import Execution, TaskRun
 from flows.tasks import get_task_type
 from flows.tasks.base import Done, SleepUntil, StepContext, Suspend, TaskError
@@ -120,7 +120,7 @@ def run_step(step: Step) -> Outcome:
     if task_type is None:
         return Failure(f"unknown task type {task['type']!r}")
     try:
-        return task_type.run(ctx)
+        return timeouts.run_task(task_type, ctx)  # bounded by the task's `timeout`
     except (TaskError, templating.RenderError, ValueError) as exc:
         return Failure(str(exc))
     except Exception as exc:  # a bug in a task must fail the run, not the worker

@@ -2,18 +2,30 @@
 
 django-q2 looks at Schedules only every ~30 s and its Redis broker drops a task
 whose worker dies, so the engine does not rely on either. A sweeper thread runs in
-every qcluster worker process (started on django-q2's post_spawn signal): each pass
-uses the same conditional UPDATEs as a resume, so any number of them may run at once.
+every qcluster worker process (started on django-q2's post_spawn signal), but only
+the one holding the cluster's SweeperLease row sweeps; the others renew nothing and
+take over when the holder stops renewing (a dead worker, a lost machine). Each pass
+uses the same conditional UPDATEs as a resume, so a brief overlap while a lease
+changes hands (or between machines whose clocks disagree) is harmless.
 """
 
 import logging
 import os
+import socket
 import threading
+import uuid
+from datetime import datetime, timedelta
+from multiprocessing import util
 
 from django.conf import settings
 from django.db import close_old_connections
+from django.db.models import Q
 
 from flows import engine
+from flows.engine import heartbeat
+from flows.models import SweeperLease
+
+LEASE_NAME = "sweeper"
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +37,43 @@ def sweep_once() -> dict:
         "expired": engine.expire_due(moment),
         "woken": engine.wake_due(moment),
         "recovered": engine.recover_lost(moment),
+        "stalled": heartbeat.recover_stalled(moment),
     }
+
+
+def hold_lease(holder: str, moment: datetime | None = None) -> bool:
+    """Take or renew the cluster's sweeper lease; True while `holder` has it.
+
+    One conditional UPDATE (free, or already ours) decides, on SQLite and
+    PostgreSQL alike; the very first pass creates the row, and a concurrent
+    creator loses on the primary key.
+    """
+    moment = moment or engine.now()
+    until = moment + timedelta(seconds=settings.SIGNOFF_SWEEPER_LEASE_SECONDS)
+    free_or_ours = Q(expires_at__lt=moment) | Q(holder=holder)
+    if SweeperLease.objects.filter(free_or_ours, name=LEASE_NAME).update(
+        holder=holder, expires_at=until
+    ):
+        return True
+    _, created = SweeperLease.objects.get_or_create(
+        name=LEASE_NAME, defaults={"holder": holder, "expires_at": until}
+    )
+    return created
+
+
+def release_lease(holder: str) -> None:
+    """Let a standby take over at its next pass (a worker that stops cleanly)."""
+    SweeperLease.objects.filter(name=LEASE_NAME, holder=holder).update(
+        expires_at=engine.now() - timedelta(seconds=1)
+    )
+
+
+def run_pass(holder: str) -> float:
+    """Sweep if this holder leads; return how long to wait before the next pass."""
+    if not hold_lease(holder):
+        return settings.SIGNOFF_SWEEP_INTERVAL
+    sweep_once()
+    return seconds_until_next_pass()
 
 
 def seconds_until_next_pass() -> float:
@@ -37,28 +85,43 @@ def seconds_until_next_pass() -> float:
     return max(0.05, min(interval, (due - engine.now()).total_seconds() + 0.01))
 
 
-def run_forever(stop: threading.Event) -> None:
-    """Sweep until `stop` is set; an error in one pass never ends the loop."""
+def new_holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def run_forever(stop: threading.Event, holder: str | None = None) -> None:
+    """Sweep (when leading) until `stop` is set; an error never ends the loop."""
+    holder = holder or new_holder()
     while not stop.is_set():
         pause = settings.SIGNOFF_SWEEP_INTERVAL
         try:
             close_old_connections()
-            sweep_once()
-            pause = seconds_until_next_pass()
+            pause = run_pass(holder)
         except Exception:
             logger.exception("sweeper pass failed")
         stop.wait(pause)
 
 
-def start_thread() -> threading.Thread:
+def start_thread() -> tuple[threading.Thread, threading.Event, str]:
+    stop, holder = threading.Event(), new_holder()
     thread = threading.Thread(
         target=run_forever,
-        args=(threading.Event(),),
+        args=(stop, holder),
         name="signoff-sweeper",
         daemon=True,
     )
     thread.start()
-    return thread
+    return thread, stop, holder
+
+
+def _stop_at_exit(thread: threading.Thread, stop: threading.Event, holder: str):
+    """A worker django-q2 recycles hands the lease on instead of letting it lapse."""
+    stop.set()
+    thread.join(timeout=2)
+    try:
+        release_lease(holder)
+    except Exception:
+        logger.exception("could not release the sweeper lease")
 
 
 _started_in_pid: int | None = None
@@ -76,7 +139,8 @@ def _on_worker_spawn(sender, proc_name, **kwargs) -> None:
     ):
         return
     _started_in_pid = os.getpid()
-    start_thread()
+    # multiprocessing runs its finalizers when a worker process ends normally.
+    util.Finalize(None, _stop_at_exit, args=start_thread(), exitpriority=10)
 
 
 def connect_to_worker_spawn() -> None:

@@ -9,13 +9,13 @@ import uuid
 from pathlib import Path
 
 import pytest
-import redis
 from django.conf import settings
 from django_q.conf import Conf
 
 from flows import engine
 from flows.models import Execution, SuspensionToken
 from tests.dbutil import database_url
+from tests.worker_support import REDIS_URL, redis_is_up
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -39,16 +39,6 @@ tasks:
 """
 
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-def redis_is_up() -> bool:
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
 @pytest.fixture(params=["orm", "redis"])
 def qcluster(request, tmp_path, monkeypatch):
     """Start `manage.py qcluster` on the test database, with each broker."""
@@ -66,7 +56,7 @@ def qcluster(request, tmp_path, monkeypatch):
     monkeypatch.setattr(Conf, "PREFIX", queue)  # also the signing salt
     if request.param == "redis":
         if not redis_is_up():
-            pytest.skip("needs Redis on 127.0.0.1:6379 (redis-server)")
+            pytest.skip(f"needs Redis at {REDIS_URL} (redis-server)")
         env["SIGNOFF_REDIS_URL"] = REDIS_URL
         monkeypatch.setattr(Conf, "ORM", None)
         monkeypatch.setattr(Conf, "REDIS", REDIS_URL)

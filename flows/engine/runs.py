@@ -12,6 +12,7 @@ import time
 from django.conf import settings
 
 from flows import inputs, retry, steps, templating, walker
+from flows.engine.heartbeat import heartbeat
 from flows.engine.transitions import (
     E,
     S,
@@ -86,7 +87,8 @@ def advance(execution_id) -> None:
             step = _walk(execution)
         if step is None:
             return
-        outcome = steps.run_step(step)
+        with heartbeat(step.task_run_id, step.attempt):
+            outcome = steps.run_step(step)
     with atomic():  # a very long flow yields the worker, then goes on
         execution = lock_execution(execution_id)
         if execution is not None:
@@ -140,7 +142,10 @@ def _walk(execution: Execution) -> steps.Step | None:
         more = True
     if more:
         _wake_later(execution)
-    elif claimed is None and execution.state == E.RUNNING:
+    elif claimed is not None:
+        # The claimed step's own lease, renewed by its heartbeat, covers it now.
+        Execution.objects.filter(pk=execution.pk).update(lease_until=None)
+    elif execution.state == E.RUNNING:
         _park(execution, walk)
     return claimed
 

@@ -1,16 +1,18 @@
 """HTTP Request and Slack incoming webhook: outbound calls through flows.outbound."""
 
 import httpx
+from django.conf import settings
 
-from flows import outbound
+from flows import outbound, timeouts
 from flows.tasks.base import Done, Property, StepContext, TaskError, TaskType
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
-def _call(method: str, url: str, **kwargs) -> httpx.Response:
+def _call(task: dict, method: str, url: str, **kwargs) -> httpx.Response:
+    timeout = timeouts.limit(task, settings.SIGNOFF_HTTP_TIMEOUT_SECONDS)
     try:
-        return outbound.send(method, url, **kwargs)
+        return outbound.send(method, url, timeout=timeout, **kwargs)
     except httpx.HTTPError as exc:
         raise TaskError(f"{method} {url} failed: {exc}") from exc
 
@@ -45,7 +47,7 @@ class Request(TaskType):
             kwargs["data"] = ctx.render(task["formData"])
         elif task.get("body") is not None:
             kwargs["content"] = str(ctx.render(task["body"])).encode()
-        response = _call(method, uri, **kwargs)
+        response = _call(task, method, uri, **kwargs)
         if response.status_code >= 400 and not task.get("allowFailed", False):
             raise TaskError(
                 f"{method} {uri} answered {response.status_code}: {response.text[:500]}"
@@ -78,7 +80,11 @@ class SlackIncomingWebhook(TaskType):
                 "POST", "x", json={"text": ctx.render(ctx.task.get("messageText", ""))}
             ).content
         response = _call(
-            "POST", url, content=body, headers={"Content-Type": "application/json"}
+            ctx.task,
+            "POST",
+            url,
+            content=body,
+            headers={"Content-Type": "application/json"},
         )
         if response.status_code >= 400:
             raise TaskError(

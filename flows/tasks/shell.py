@@ -6,6 +6,7 @@ import subprocess
 from django.conf import settings
 from django.utils import timezone
 
+from flows import timeouts
 from flows.tasks.base import Done, Property, StepContext, TaskError, TaskType
 
 
@@ -51,7 +52,9 @@ class Commands(TaskType):
                 capture_output=True,
                 text=True,
                 env=env,
-                timeout=settings.SIGNOFF_SHELL_TIMEOUT_SECONDS,
+                timeout=timeouts.limit(
+                    ctx.task, settings.SIGNOFF_SHELL_TIMEOUT_SECONDS
+                ),
             )
         except subprocess.TimeoutExpired as exc:
             raise TaskError(f"commands timed out after {exc.timeout} s") from exc
