@@ -55,7 +55,9 @@ def answer(request, token_id):
     except (*REFUSALS, answers.AlreadyAnswered) as exc:
         return refusal_page(request, token, exc)
     state = Execution.objects.values_list("state", flat=True).get(pk=token.execution_id)
-    messages.success(request, success_message(outcome, token, state))
+    rejected = outcome.answer.decision == Answer.Decision.REJECTED
+    level = messages.INFO if rejected else messages.SUCCESS
+    messages.add_message(request, level, success_message(outcome, token, state))
     return redirect("approvals:execution", token.execution_id)
 
 
