@@ -153,7 +153,32 @@ class PauseSerializer(serializers.Serializer):
     resumeUrl = serializers.CharField()
 
 
+class PauseRecordSerializer(serializers.Serializer):
+    tokenId = serializers.UUIDField()
+    path = serializers.CharField(
+        allow_null=True, help_text="The paused task run's path."
+    )
+    screen = serializers.CharField()
+    state = serializers.ChoiceField(["WAITING", "RESUMED", "EXPIRED", "CANCELLED"])
+    outcome = serializers.CharField(
+        allow_null=True,
+        help_text=(
+            'What became of it, in words: "Approved by ann", "Rejected by ann: '
+            'not this week", "Expired", "Cancelled by admin"; null while it waits.'
+        ),
+    )
+    resolvedBy = serializers.CharField(allow_null=True)
+    resolvedAt = serializers.DateTimeField(allow_null=True)
+
+
 class ExecutionStatusSerializer(ExecutionSummarySerializer):
+    outcome = serializers.CharField(
+        allow_null=True,
+        help_text=(
+            'The latest decision in words (e.g. "Rejected by manager: not this '
+            'week", "Auto-approved"); null before any pause was resolved.'
+        ),
+    )
     inputs = serializers.DictField()
     outputs = serializers.DictField(
         child=serializers.DictField(), help_text="Outputs of finished tasks by task id."
@@ -162,8 +187,8 @@ class ExecutionStatusSerializer(ExecutionSummarySerializer):
     pause = PauseSerializer(
         allow_null=True, help_text="The oldest open suspension, if any."
     )
-    pauses = PauseSerializer(
-        many=True, help_text="Every open suspension (Parallel, ForEach: several)."
+    pauses = PauseRecordSerializer(
+        many=True, help_text="Every suspension of the execution, oldest first."
     )
 
 

@@ -14,10 +14,19 @@ from django.utils import formats, timezone
 from approvals import access, answers, context, forms
 from approvals.models import Answer
 from approvals.views import refused
-from flows import engine, screens
-from flows.models import SuspensionToken
+from flows import engine, loader, screens
+from flows.models import Execution, SuspensionToken
 
 REFUSALS = (access.Denied, engine.AlreadyConsumed, engine.Expired)
+# What a reject (or deny) does, by the task's rejectBehavior / denyBehavior.
+ON_REJECT = {
+    "CANCEL": "stops this execution: it ends cancelled.",
+    "FAIL": "fails this task and stops the execution.",
+    "KILL": "stops this execution at once: it ends killed.",
+    "SUCCEED": "ends this execution early: the tasks after it do not run.",
+    "WARN": "lets the execution go on, marked with a warning.",
+}
+STOPS = {"CANCEL", "FAIL", "KILL", "SUCCEED"}
 HEADINGS = {
     SuspensionToken.Screen.APPROVAL: "Approval requested",
     SuspensionToken.Screen.FORM: "Input requested",
@@ -45,13 +54,16 @@ def answer(request, token_id):
         outcome = answers.answer(request.user, token, form.values, channel="web")
     except (*REFUSALS, answers.AlreadyAnswered) as exc:
         return refusal_page(request, token, exc)
-    messages.success(request, success_message(outcome))
+    state = Execution.objects.values_list("state", flat=True).get(pk=token.execution_id)
+    rejected = outcome.answer.decision == Answer.Decision.REJECTED
+    level = messages.INFO if rejected else messages.SUCCESS
+    messages.add_message(request, level, success_message(outcome, token, state))
     return redirect("approvals:execution", token.execution_id)
 
 
 def _tokens():
     return SuspensionToken.objects.select_related(
-        "execution__flow", "execution__revision", "execution__created_by"
+        "task_run", "execution__flow", "execution__revision", "execution__created_by"
     )
 
 
@@ -69,26 +81,72 @@ def _answer_page(request, token, form, *, mine=None):
         "mine": mine,
         "screen_heading": HEADINGS[token.screen],
         "decision_buttons": _decision_buttons(token, form),
+        "on_reject": _reject_note(token),
     }
     return render(request, "approvals/answer.html", page)
 
 
-def _decision_buttons(token, form) -> bool:
-    """Approve / Reject buttons stand for the built-in decision, not a custom one."""
+def _decision_buttons(token, form) -> tuple[str, str] | None:
+    """The Approve / Reject labels, when the built-in decision is asked for.
+
+    The buttons carry the task's own labels (an Approval's `decisions`) but always
+    submit "Approved" / "Rejected"; a custom `decision` input keeps its own field.
+    """
     field = form.fields.get("decision") if form is not None else None
+    if (
+        token.screen != SuspensionToken.Screen.APPROVAL
+        or field is None
+        or tuple(field.definition.values) != screens.DECISIONS
+    ):
+        return None
+    return forms.decision_labels(token.options)
+
+
+def reject_behavior(token) -> str:
+    """What a Reject does: a Pause's `rejectBehavior`, an Approval's `denyBehavior`."""
+    if token.options.get("kind") != "approval":
+        return token.options.get("rejectBehavior", "CANCEL")
+    definition = token.execution.revision.definition or {}
+    every = [*(definition.get(key) or [] for key in ("tasks", "errors", "finally"))]
+    for task in loader.iter_tasks([task for tasks in every for task in tasks]):
+        if task.get("id") == token.task_run.task_id:
+            return task.get("denyBehavior", "CANCEL")
+    return "CANCEL"
+
+
+def _reject_note(token) -> str:
+    """ "Choosing “Reject” stops this execution: it ends cancelled." (or "")."""
+    if token.screen != SuspensionToken.Screen.APPROVAL:
+        return ""
+    effect = ON_REJECT.get(reject_behavior(token))
     return (
-        token.screen == SuspensionToken.Screen.APPROVAL
-        and field is not None
-        and tuple(field.definition.values) == screens.DECISIONS
+        f"Choosing “{forms.decision_labels(token.options)[1]}” {effect}"
+        if effect
+        else ""
     )
 
 
-def success_message(outcome: answers.Outcome) -> str:
+def success_message(outcome: answers.Outcome, token, state: str) -> str:
+    """What the answer did, in the words of the task; never "resuming" when it stops."""
     decision = outcome.answer.decision
-    if outcome.resumed:
-        done = "Answer sent" if decision == Answer.Decision.SUBMITTED else decision
+    if not outcome.resumed:
+        return f"Your approval is recorded: {outcome.approvals} of {outcome.required}."
+    if decision == Answer.Decision.SUBMITTED:
+        return "Answer sent — the execution is resuming."
+    if decision == Answer.Decision.APPROVED:
+        return "Approved — the execution is resuming."
+    done = "Denied" if token.options.get("kind") == "approval" else "Rejected"
+    if reject_behavior(token) not in STOPS:
         return f"{done} — the execution is resuming."
-    return f"Your approval is recorded: {outcome.approvals} of {outcome.required}."
+    if state in Execution.TERMINAL:
+        return f"{done} — the execution was {_ended(state)}."
+    return f"{done} — the execution is stopping."
+
+
+def _ended(state: str) -> str:
+    return {"SUCCESS": "ended", "WARNING": "ended with a warning"}.get(
+        state, state.lower()
+    )
 
 
 def refusal_page(request, token, exc):

@@ -11,7 +11,7 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from approvals import access
+from approvals import access, outcomes
 from approvals.models import Answer
 from approvals.views import paginate, styled
 from flows.models import Execution
@@ -45,8 +45,10 @@ def executions(request):
     filters = styled(ExecutionFilters(request.GET, flows))
     filters.is_valid()  # an invalid value is ignored, the valid ones still apply
     chosen = filters.cleaned_data
-    rows = access.visible_executions(request.user).select_related(
-        "flow", "revision", "created_by"
+    rows = outcomes.with_latest(
+        access.visible_executions(request.user).select_related(
+            "flow", "revision", "created_by"
+        )
     )
     if chosen.get("state"):
         rows = rows.filter(state=chosen["state"])
@@ -57,7 +59,9 @@ def executions(request):
     if chosen.get("to"):
         rows = rows.filter(created_at__lt=_start_of(chosen["to"] + timedelta(days=1)))
     rows = rows.order_by("-created_at", "-pk")
-    context = {"filters": filters, "page": paginate(request, rows)}
+    page = paginate(request, rows)
+    page.object_list = outcomes.attach_latest(page.object_list)
+    context = {"filters": filters, "page": page}
     return render(request, "approvals/executions.html", context)
 
 
@@ -86,10 +90,19 @@ def execution(request, execution_id):
     tokens = found.tokens.select_related("resolved_by").prefetch_related(answers)
     answerable = access.answerable_tokens(request.user).filter(execution=found)
     runs = list(found.task_runs.order_by("started_at", "path"))
+    tokens = list(tokens.order_by("created_at"))
+    for token in tokens:
+        token.outcome = outcomes.of_token(token, token.answers.all())
+    for run in runs:
+        run.outcome = outcomes.of_run(run)
+    decided = outcomes.latest([t.outcome for t in tokens] + [r.outcome for r in runs])
+    states = {run.pk: run.state for run in runs}
     context = {
         "execution": found,
+        "outcome": decided,
+        "ending": outcomes.ending(found, decided, states),
         "task_runs": runs,
-        "tokens": tokens.order_by("created_at"),
+        "tokens": tokens,
         "answerable": set(answerable.values_list("pk", flat=True)),
         "events": labelled(found.events.order_by("at", "pk"), runs),
     }

@@ -151,6 +151,46 @@ def test_a_rejection_ends_the_pause_at_once(api, pause, post):
     assert Answer.objects.get(token=token).decision == "Rejected"
 
 
+def test_status_says_the_outcome_of_the_execution_and_of_each_pause(api, pause, post):
+    token = pause(APPROVAL)
+    waiting = api.get(f"/api/executions/{token.execution_id}/status").json()
+    assert waiting["outcome"] is None and waiting["pause"]["tokenId"] == str(token.pk)
+    assert [(p["state"], p["outcome"]) for p in waiting["pauses"]] == [
+        ("WAITING", None)
+    ]
+    data = {"decision": "Rejected", "comment": "not this week"}
+    post(api, resume_url(token.pk), data)
+    body = api.get(f"/api/executions/{token.execution_id}/status").json()
+    assert body["state"] == E.CANCELLED and body["pause"] is None
+    assert body["outcome"] == "Rejected by alice: not this week"
+    assert body["pauses"] == [
+        {
+            "tokenId": str(token.pk),
+            "path": "sign",
+            "screen": "approval",
+            "state": "RESUMED",
+            "outcome": "Rejected by alice: not this week",
+            "resolvedBy": "alice",
+            "resolvedAt": body["pauses"][0]["resolvedAt"],
+        }
+    ]
+
+
+def test_status_outcome_of_a_quorum_and_of_two_pauses(api, tenant, pause, post):
+    bob = client_for(UserFactory(username="bob", tenants=[tenant]))
+    token = pause(APPROVAL)
+    post(api, resume_url(token.pk), {"decision": "Approved"})
+    post(bob, resume_url(token.pk), {"decision": "Approved", "comment": "fine"})
+    body = api.get(f"/api/executions/{token.execution_id}/status").json()
+    assert body["outcome"] == "Approved by alice, bob"
+    twice = pause(TWO_PAUSES)
+    post(api, resume_url(twice.execution_id), {})
+    body = api.get(f"/api/executions/{twice.execution_id}/status").json()
+    assert [p["outcome"] for p in body["pauses"]] == ["Resumed by alice", None]
+    assert body["outcome"] == "Resumed by alice"
+    assert body["pause"]["tokenId"] == body["pauses"][1]["tokenId"]
+
+
 def test_review_screen_needs_the_acknowledgement(api, pause, post):
     token = pause(REVIEW)
     refused = post(api, resume_url(token.pk), {"acknowledged": False})

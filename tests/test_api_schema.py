@@ -91,6 +91,7 @@ def fields(serializer) -> set[str]:
 def test_documented_shapes_match_the_bodies(bodies):
     assert fields(s.ExecutionStatusSerializer) == set(bodies["status"])
     assert fields(s.PauseSerializer) == set(bodies["status"]["pause"])
+    assert fields(s.PauseRecordSerializer) == set(bodies["status"]["pauses"][0])
     expected = bodies["status"]["pause"]["expected"][0]
     assert fields(s.FieldSchemaSerializer) == set(expected)
     assert fields(s.TaskRunSerializer) == set(bodies["status"]["taskRuns"][0])

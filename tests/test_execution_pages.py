@@ -221,3 +221,133 @@ def test_same_flow_in_two_tenants_needs_the_tenant_parameter(client, tenant, mak
     assert "?tenant=acme" in ambiguous.content.decode()
     chosen = client.get(url, {"tenant": "beta"})
     assert chosen.status_code == 200 and "tenant Beta" in chosen.content.decode()
+
+
+REJECT = {"decision": "Rejected", "comment": "not this week"}
+
+
+def test_executions_list_shows_the_latest_outcome_beside_the_state(
+    client, bob, pause_token, run_on_commit
+):
+    token = pause_token("screen: approval")
+    run_on_commit(answers.answer, bob, token, REJECT, channel="web")
+    client.force_login(bob)
+    page = client.get(EXECUTIONS).content.decode()
+    state = page.index(">CANCELLED</span>")
+    assert page.index("Rejected by bob: not this week") > state
+
+
+def test_executions_list_queries_stay_the_same_with_decided_rows(
+    client, tenant, bob, pause_token, run_on_commit
+):
+    ann = UserFactory(username="ann", tenants=[tenant])
+
+    def decided(n: int, quorum: bool = False):
+        token = pause_token("screen: approval" + ("\napprovals: 2" if quorum else ""))
+        if quorum:
+            run_on_commit(
+                answers.answer, ann, token, {"decision": "Approved"}, channel="web"
+            )
+            token.refresh_from_db()
+        values = {"decision": "Approved"} if quorum else REJECT
+        run_on_commit(answers.answer, bob, token, values, channel="web")
+
+    decided(0, quorum=True)
+    client.force_login(bob)
+    one = executions_queries(client)
+    for n in range(1, 12):
+        decided(n, quorum=n % 3 == 0)
+    assert executions_queries(client) == one <= 9  # one more: the quorum's names
+    page = client.get(EXECUTIONS).content.decode()
+    assert "Approved by ann, bob" in page and "Rejected by bob: not this week" in page
+
+
+def test_execution_page_says_the_rejection_ended_it(
+    client, bob, pause_token, run_on_commit
+):
+    token = pause_token("screen: approval")
+    run_on_commit(answers.answer, bob, token, REJECT, channel="web")
+    client.force_login(bob)
+    page = client.get(reverse("approvals:execution", args=[token.execution_id]))
+    page = page.content.decode()
+    banner = page[page.index('id="execution-ending"') :]
+    assert banner.index("Cancelled — rejected by bob: not this week") < 80
+    assert 'id="execution-state">CANCELLED<' in page
+    card = page[page.index('id="tokens-heading"') :]
+    assert '<dd class="col-sm-9 outcome">Rejected by bob: not this week</dd>' in card
+    assert "<code>after</code>" not in page  # the next task did not run
+
+
+def test_execution_page_shows_an_approval_without_a_banner(
+    client, bob, pause_token, run_on_commit
+):
+    token = pause_token("screen: approval")
+    approve = {"decision": "Approved", "comment": "enjoy"}
+    run_on_commit(answers.answer, bob, token, approve, channel="web")
+    client.force_login(bob)
+    page = client.get(reverse("approvals:execution", args=[token.execution_id]))
+    page = page.content.decode()
+    assert 'id="execution-ending"' not in page
+    assert '<span class="fs-6 ms-2" id="execution-outcome">Approved by bob: enjoy' in (
+        page
+    )
+
+
+def test_execution_page_shows_an_auto_approval_on_its_task_run(
+    client, bob, make_flow, run_on_commit
+):
+    flow = make_flow(
+        """
+        id: auto
+        namespace: acme.ops
+        tasks:
+          - id: sign
+            type: Approval
+            autoApprove: "true"
+        """
+    )
+    execution = run_on_commit(engine.start_execution, flow, {}, actor=bob)
+    client.force_login(bob)
+    page = client.get(reverse("approvals:execution", args=[execution.pk]))
+    page = page.content.decode()
+    assert '<p class="small mb-1 outcome">Auto-approved</p>' in page
+    assert 'id="execution-outcome">Auto-approved' in page
+
+
+PAUSES = """
+id: many
+namespace: acme.ops
+tasks:
+  - id: each
+    type: ForEach
+    values: {values}
+    tasks:
+      - id: ask
+        type: Pause
+        screen: approval
+"""
+
+
+def page_queries(client, execution_id) -> tuple[int, str]:
+    url = reverse("approvals:execution", args=[execution_id])
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    return len(captured), response.content.decode()
+
+
+def test_execution_page_queries_do_not_grow_with_decided_pauses(
+    client, bob, make_flow, run_on_commit
+):
+    def decided(values: str):
+        flow = make_flow(PAUSES.format(values=values))
+        execution = run_on_commit(engine.start_execution, flow, {})
+        while token := execution.tokens.filter(state="WAITING").first():
+            values = {"decision": "Approved", "comment": f"ok {token.task_run.path}"}
+            run_on_commit(answers.answer, bob, token, values, channel="web")
+        return execution
+
+    client.force_login(bob)
+    one, _ = page_queries(client, decided("[1]").pk)
+    many, page = page_queries(client, decided("[1, 2, 3, 4, 5]").pk)
+    assert many == one <= 14
+    assert page.count('col-sm-9 outcome">Approved by bob: ok each.') == 5

@@ -154,7 +154,40 @@ RESUME = {
 STATUS = {
     "operation_id": "get_execution_status",
     "summary": "An execution's state, outputs, task runs and open pause (for polling)",
+    "description": (
+        "`outcome` is the latest decision in words, the same sentence the pages "
+        'show: "Approved by ann", "Approved by ann, bob" (a quorum), "Rejected '
+        'by manager: not this week", "Denied by manager" (an Approval task), '
+        '"Expired", "Auto-approved", "Cancelled by admin", "Answered by ann" (a '
+        'form), "Reviewed by ann"; null until a pause is resolved. `pauses` lists '
+        "every suspension with its own `outcome`; `pause` is the open one."
+    ),
     "parameters": [EXECUTION_ID],
+    "examples": [
+        OpenApiExample(
+            "Rejected",
+            summary="A Pause rejected with the default rejectBehavior (CANCEL)",
+            value={
+                "executionId": "3f9c4b2a-7e8d-4c1f-a3b6-9d0e1f2a3b4c",
+                "state": "CANCELLED",
+                "outcome": "Rejected by manager: not this week",
+                "pause": None,
+                "pauses": [
+                    {
+                        "tokenId": "9b2e7c1d-4a3f-4e8b-9c0d-1e2f3a4b5c6d",
+                        "path": "approve",
+                        "screen": "approval",
+                        "state": "RESUMED",
+                        "outcome": "Rejected by manager: not this week",
+                        "resolvedBy": "manager",
+                        "resolvedAt": "2026-05-04T09:30:00+00:00",
+                    }
+                ],
+            },
+            response_only=True,
+            status_codes=["200"],
+        )
+    ],
     "responses": {
         200: s.ExecutionStatusSerializer,
         401: UNAUTHORIZED,

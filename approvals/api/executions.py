@@ -18,7 +18,7 @@ from approvals.forms import error_dict, start_form
 from approvals.serializers import StartExecutionSerializer
 from flows import engine
 from flows.inputs import InputValidationError
-from flows.models import Execution, Flow, SuspensionToken
+from flows.models import Execution, Flow
 
 
 class StartExecutionView(ApiView):
@@ -106,7 +106,7 @@ class ExecutionListView(ApiView):
 
 
 class ExecutionStatusView(ApiView):
-    """State, inputs, outputs, task runs and the open pause: what a poller needs."""
+    """State, outcome, inputs, outputs, task runs and pauses: what a poller needs."""
 
     @extend_schema(**docs.STATUS)
     def get(self, request, id):
@@ -119,9 +119,8 @@ class ExecutionStatusView(ApiView):
             raise Problem(404, "No such execution.")
         check_tenant(request.user, execution, "execution")
         runs = list(execution.task_runs.defer("logs").order_by("started_at", "path"))
-        waiting = execution.tokens.filter(state=SuspensionToken.State.WAITING)
-        tokens = list(payloads.with_received(waiting).order_by("created_at"))
-        return Response(payloads.execution_status(execution, runs, tokens))
+        tokens = payloads.with_received(execution.tokens.order_by("created_at", "pk"))
+        return Response(payloads.execution_status(execution, runs, list(tokens)))
 
 
 class ExecutionDetailView(ExecutionStatusView):

@@ -3,6 +3,7 @@
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from approvals import outcomes
 from approvals.answers import APPROVING
 from approvals.api.common import iso, resume_url, status_url
 from approvals.models import Answer
@@ -61,14 +62,18 @@ def execution_summary(execution: Execution) -> dict:
 def execution_status(
     execution: Execution, runs: list[TaskRun], tokens: list[SuspensionToken]
 ) -> dict:
-    """Everything a poller needs: state, outputs so far, task runs, open pauses.
+    """Everything a poller needs: state, outcome, outputs, task runs, the pauses.
 
-    `pause` is the oldest open pause; `pauses` lists every open one (several
-    wait at once inside Parallel or ForEach).
+    `tokens` are every suspension of the execution, oldest first, with `received`.
     """
-    by_run = {run.pk: run.path for run in runs}
+    decided = outcomes.of_tokens(tokens)
+    verdicts = [verdict for _, verdict in decided]
+    latest = outcomes.latest(verdicts + [outcomes.of_run(run) for run in runs])
+    waiting = [t for t in tokens if t.state == SuspensionToken.State.WAITING]
+    paths = {run.pk: run.path for run in runs}
     return {
         **execution_summary(execution),
+        "outcome": latest.sentence if latest else None,
         "inputs": execution.inputs,
         "outputs": steps.outputs_of(runs),
         "taskRuns": [
@@ -82,8 +87,25 @@ def execution_status(
             }
             for run in runs
         ],
-        "pause": pause(tokens[0], by_run) if tokens else None,
-        "pauses": [pause(token, by_run) for token in tokens],
+        # The oldest waiting one, when several wait (Parallel, ForEach).
+        "pause": pause(waiting[0], paths) if waiting else None,
+        "pauses": [
+            pause_record(token, verdict, paths.get(token.task_run_id))
+            for token, verdict in decided
+        ],
+    }
+
+
+def pause_record(token: SuspensionToken, verdict, path: str | None) -> dict:
+    """One suspension of an execution, open or resolved, with its outcome."""
+    return {
+        "tokenId": str(token.pk),
+        "path": path,
+        "screen": token.screen,
+        "state": token.state,
+        "outcome": verdict.sentence if verdict else None,
+        "resolvedBy": token.resolved_by_name or None,
+        "resolvedAt": iso(token.resolved_at),
     }
 
 
