@@ -15,7 +15,6 @@ from flows import inputs, screens
 from flows.inputs import InputDef, InputValidationError
 
 NUMBER_STEP = {"INT": "1", "FLOAT": "any"}
-DEFAULT_LABELS = {"pause": ("Approve", "Reject"), "approval": ("Approve", "Deny")}
 
 
 def _widget(definition: InputDef) -> forms.Widget:
@@ -166,14 +165,6 @@ def answer_form(token, data=None, files=None, *, api: bool = False) -> InputsFor
     return form
 
 
-def decision_labels(options: dict) -> tuple[str, str]:
-    """(approve, reject) button labels: the task's `decisions` or the defaults."""
-    labels = options.get("decisions") or ()
-    if len(labels) == 2:
-        return tuple(labels)
-    return DEFAULT_LABELS.get(options.get("kind"), DEFAULT_LABELS["pause"])
-
-
 def _mark_comment(form: InputsForm, options: dict) -> None:
     """Say on the comment field when the task's `commentRequired` asks for one."""
     field = form.fields.get("comment")
@@ -184,7 +175,7 @@ def _mark_comment(form: InputsForm, options: dict) -> None:
         field.required = True
         field.help_text = "A comment is required."
         return
-    approve, reject = decision_labels(options)
+    approve, reject = screens.decision_labels(options)
     label = reject if rule == "ON_DENY" else approve
     field.help_text = escape(f"Required when you choose “{label}”.")
 

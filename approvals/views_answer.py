@@ -14,7 +14,7 @@ from django.utils import formats, timezone
 from approvals import access, answers, context, forms
 from approvals.models import Answer
 from approvals.views import refused
-from flows import engine, loader, screens
+from flows import engine, screens
 from flows.models import Execution, SuspensionToken
 
 REFUSALS = (access.Denied, engine.AlreadyConsumed, engine.Expired)
@@ -99,19 +99,14 @@ def _decision_buttons(token, form) -> tuple[str, str] | None:
         or tuple(field.definition.values) != screens.DECISIONS
     ):
         return None
-    return forms.decision_labels(token.options)
+    return screens.decision_labels(token.options)
 
 
 def reject_behavior(token) -> str:
     """What a Reject does: a Pause's `rejectBehavior`, an Approval's `denyBehavior`."""
-    if token.options.get("kind") != "approval":
-        return token.options.get("rejectBehavior", "CANCEL")
-    definition = token.execution.revision.definition or {}
-    every = [*(definition.get(key) or [] for key in ("tasks", "errors", "finally"))]
-    for task in loader.iter_tasks([task for tasks in every for task in tasks]):
-        if task.get("id") == token.task_run.task_id:
-            return task.get("denyBehavior", "CANCEL")
-    return "CANCEL"
+    options = token.options
+    key = "denyBehavior" if options.get("kind") == "approval" else "rejectBehavior"
+    return options.get(key, "CANCEL")
 
 
 def _reject_note(token) -> str:
@@ -120,7 +115,7 @@ def _reject_note(token) -> str:
         return ""
     effect = ON_REJECT.get(reject_behavior(token))
     return (
-        f"Choosing “{forms.decision_labels(token.options)[1]}” {effect}"
+        f"Choosing “{screens.decision_labels(token.options)[1]}” {effect}"
         if effect
         else ""
     )

@@ -10,6 +10,7 @@ from flows import inputs
 from flows.inputs import InputDef, InputValidationError
 
 DECISIONS = ("Approved", "Rejected")
+DEFAULT_LABELS = {"pause": ("Approve", "Reject"), "approval": ("Approve", "Deny")}
 
 _BUILT_IN = {
     "approval": [
@@ -89,13 +90,20 @@ def validate_response(screen: str, schema: list, data, *, options=None) -> dict:
             {"acknowledged": ["Acknowledge the review to resume."]}
         )
     needs_comment = COMMENT_NEEDED.get(options.get("commentRequired", "NEVER"), set())
-    if (
-        values.get("decision") in needs_comment
-        and not (values.get("comment") or "").strip()
-    ):
-        word = "rejecting" if values["decision"] == DECISIONS[1] else "approving"
-        raise InputValidationError({"comment": [f"A comment is required when {word}."]})
+    decision = values.get("decision")
+    if decision in needs_comment and not (values.get("comment") or "").strip():
+        label = decision_labels(options)[DECISIONS.index(decision)]
+        message = f"A comment is required when you choose “{label}”."
+        raise InputValidationError({"comment": [message]})
     return values
+
+
+def decision_labels(options: dict) -> tuple[str, str]:
+    """(approve, reject) button labels: the task's `decisions` or the defaults."""
+    labels = options.get("decisions") or ()
+    if len(labels) == 2:
+        return tuple(labels)
+    return DEFAULT_LABELS.get(options.get("kind"), DEFAULT_LABELS["pause"])
 
 
 def _optional(field: InputDef) -> InputDef:

@@ -91,8 +91,9 @@ def test_a_missing_comment_shows_its_error_under_the_comment_field(
     page = response.content.decode()
     assert response.status_code == 200
     block = comment_block(page)
-    assert "invalid-feedback" in block and "A comment is required when rejecting." in (
-        block
+    assert (
+        "invalid-feedback" in block
+        and "A comment is required when you choose “Refuse”." in (block)
     )
     assert 'id="decision-errors"' not in page
     token.refresh_from_db()
@@ -109,7 +110,7 @@ def test_comment_required_always_marks_the_field_required(
     assert "asteriskField" in block and "required" in block
     assert "A comment is required." in block
     refused = client.post(url(token), {"decision": "Approved"}).content.decode()
-    assert "A comment is required when approving." in comment_block(refused)
+    assert "A comment is required when you choose “Approve”." in comment_block(refused)
 
 
 def test_the_comment_stays_optional_by_default(client, approver, pause_token):

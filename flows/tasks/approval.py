@@ -11,7 +11,6 @@ from flows.tasks.flowable import Flowable, _lane, is_truthy
 from flows.tasks.pause import COMMENT_RULES, PEOPLE_PROPERTIES, check_people, suspend
 
 BEHAVIORS = ("CONTINUE", "WARN", "FAIL", "SUCCEED", "CANCEL", "KILL")
-DEFAULT_DECISIONS = ["Approve", "Deny"]
 APPROVED, DENIED, EXPIRED = "APPROVED", "DENIED", "EXPIRED"
 BRANCHES = {APPROVED: "onApprove", DENIED: "onDeny"}
 
@@ -84,6 +83,8 @@ class Approval(Flowable):
                 "kind": "approval",
                 "decisions": decision_labels(task),
                 "commentRequired": task.get("commentRequired", "NEVER"),
+                # For the screen to say what a denial does; the run settles by it.
+                "denyBehavior": task.get("denyBehavior", "CANCEL"),
             },
         )
 
@@ -116,7 +117,7 @@ def decision_labels(task: dict) -> list[str] | None:
     """[approve label, deny label], or None when `decisions` is malformed."""
     value = task.get("decisions")
     if value is None:
-        return list(DEFAULT_DECISIONS)
+        return ["Approve", "Deny"]
     if isinstance(value, dict) and set(value) == {"approve", "deny"}:
         value = [value["approve"], value["deny"]]
     if (

@@ -109,7 +109,7 @@ def test_an_approval_task_shows_its_labels_and_asks_for_the_comment(
     page.wait_for_load_state()
 
     error = page.locator("#id_comment_error")
-    assert error.inner_text() == "A comment is required when rejecting."
+    assert error.inner_text() == "A comment is required when you choose “Refuse”."
     assert page.get_by_label("Comment").get_attribute("aria-invalid") == "true"
     token.refresh_from_db()
     assert token.state == "WAITING"
