@@ -219,3 +219,25 @@ def _done():
     from flows.tasks.base import Done
 
     return Done(outputs={"value": "called"})
+
+
+def test_a_step_lost_max_attempts_times_fails_instead_of_looping(
+    make_flow, outside_step, clock, monkeypatch, settings
+):
+    settings.SIGNOFF_STEP_LEASE_SECONDS = 5
+    settings.SIGNOFF_MAX_ATTEMPTS = 3
+    execution = engine.start_execution(make_flow(SLOW), {})
+    for attempt in (1, 2, 3):
+        run = claim_and_die(execution, monkeypatch)
+        assert run.state == T.RUNNING and run.attempt == attempt
+        assert run.losses == attempt - 1
+        clock.move(6)  # its lease lapses: the next walk retakes it
+    ran = []
+    monkeypatch.setattr(engine.runs.steps, "run_step", ran.append)
+    engine.advance(execution.pk)
+    run.refresh_from_db()
+    execution.refresh_from_db()
+    assert ran == []  # not started a fourth time
+    assert run.state == T.FAILED and run.error == "worker lost 3 times"
+    assert execution.state == E.FAILED
+    assert not TaskRun.objects.filter(execution=execution, task_id="after").exists()

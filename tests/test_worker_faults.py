@@ -11,18 +11,11 @@ import time
 import uuid
 
 import pytest
-from django_q.conf import Conf
 
 from flows import engine
 from flows.models import Execution, ExecutionEvent, TaskRun
-from tests.dbutil import database_url
 from tests.worker_support import (
-    REDIS_URL,
-    SlowServer,
     group_is_gone,
-    kill_group,
-    redis_is_up,
-    start_qcluster,
     wait_until,
 )
 
@@ -39,46 +32,6 @@ tasks:
     type: Return
     format: "{{{{ outputs.call.body }}}}"
 """
-
-
-@pytest.fixture
-def slow_server():
-    server = SlowServer()
-    yield server
-    server.close()
-
-
-@pytest.fixture(params=["orm", "redis"])
-def clusters(request, tmp_path, monkeypatch):
-    """Start qclusters (same queue, test database, this broker); all killed after."""
-    queue = f"signoff-faults-{uuid.uuid4().hex[:8]}"
-    env = {
-        "DATABASE_URL": database_url(),
-        "SIGNOFF_SYNC_WORKER": "0",
-        "SIGNOFF_WORKERS": "1",
-        "SIGNOFF_QUEUE_NAME": queue,
-        "SIGNOFF_HTTP_TIMEOUT_SECONDS": "60",
-    }
-    monkeypatch.setattr(Conf, "SYNC", False)  # enqueue for real
-    monkeypatch.setattr(Conf, "CLUSTER_NAME", queue)
-    monkeypatch.setattr(Conf, "PREFIX", queue)  # also the signing salt
-    if request.param == "redis":
-        if not redis_is_up():
-            pytest.skip(f"needs Redis at {REDIS_URL}")
-        env["SIGNOFF_REDIS_URL"] = REDIS_URL
-        monkeypatch.setattr(Conf, "ORM", None)
-        monkeypatch.setattr(Conf, "REDIS", REDIS_URL)
-    started = []
-
-    def start(**overrides):
-        process = start_qcluster({**env, **overrides}, tmp_path / "qcluster.log")
-        started.append(process)
-        return process
-
-    start.broker = request.param
-    yield start
-    for process in started:
-        kill_group(process)
 
 
 def start_slow_step(make_flow, slow_server, seconds: float):
