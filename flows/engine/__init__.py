@@ -23,6 +23,7 @@ Callers use this package's names: `engine.resume(...)`, `engine.advance(...)`.
 
 from django.utils import timezone
 
+from flows.engine.endings import cancel
 from flows.engine.errors import (
     AlreadyConsumed,
     EngineError,
@@ -31,7 +32,7 @@ from flows.engine.errors import (
     NotFound,
     SeveralWaiting,
 )
-from flows.engine.runs import advance, cancel, start_execution
+from flows.engine.runs import advance, start_execution
 from flows.engine.suspensions import (
     check_open,
     consume,

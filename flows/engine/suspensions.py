@@ -11,8 +11,8 @@ from django.db import transaction
 from django.db.models import Q
 
 from flows import screens
+from flows.engine.endings import end_early
 from flows.engine.errors import AlreadyConsumed, Expired, NotFound, SeveralWaiting
-from flows.engine.runs import end_early
 from flows.engine.transitions import (
     SYSTEM_ACTOR,
     E,
@@ -24,7 +24,9 @@ from flows.engine.transitions import (
     lease,
     lock_execution,
     move,
+    move_execution,
     now,
+    wake_later,
 )
 from flows.models import Execution, SuspensionToken, TaskRun
 from flows.tasks import approval
@@ -207,17 +209,8 @@ def _act_on(
         end_early(execution, ending, actor=actor, channel=channel, reason=error)
         return
     if execution.state == E.PAUSED:
-        move(
-            Execution,
-            execution.pk,
-            execution.pk,
-            E.PAUSED,
-            E.RUNNING,
-            actor=actor,
-            channel=channel,
-        )
-    Execution.objects.filter(pk=execution.pk).update(lease_until=now() + lease())
-    enqueue(execution.pk)
+        move_execution(execution, E.RUNNING, actor=actor, channel=channel)
+    wake_later(execution.pk)
 
 
 def expire(token_id, moment: datetime | None = None) -> bool:

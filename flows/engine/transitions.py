@@ -142,6 +142,70 @@ def move(
     return True
 
 
+def move_run(
+    execution,
+    run: TaskRun,
+    target,
+    *,
+    owner=None,
+    actor=None,
+    channel="",
+    data=None,
+    **fields,
+) -> bool:
+    """Move a task run on from its state in memory, and mirror the move there.
+
+    With `owner`, only that attempt's run moves: a step retaken after its lease
+    ran out is recorded by the attempt that retook it, never by the lost one.
+    """
+    where = {"attempt": owner} if owner is not None else None
+    if not move(
+        TaskRun,
+        run.pk,
+        execution.pk,
+        run.state,
+        target,
+        where=where,
+        actor=actor,
+        channel=channel,
+        data=data,
+        **fields,
+    ):
+        return False
+    run.state = target
+    for name, value in fields.items():
+        setattr(run, name, value)
+    return True
+
+
+def move_execution(
+    execution: Execution, target, *, actor=None, channel="", data=None, **fields
+) -> bool:
+    """Move an execution on from its state in memory, and mirror the move there."""
+    if not move(
+        Execution,
+        execution.pk,
+        execution.pk,
+        execution.state,
+        target,
+        actor=actor,
+        channel=channel,
+        data=data,
+        **fields,
+    ):
+        return False
+    execution.state = target
+    for name, value in fields.items():
+        setattr(execution, name, value)
+    return True
+
+
+def wake_later(execution_id) -> None:
+    """Queue another walk of the execution, with the lease that covers the wake-up."""
+    Execution.objects.filter(pk=execution_id).update(lease_until=now() + lease())
+    enqueue(execution_id)
+
+
 def lock_execution(execution_id, *, full: bool = True) -> Execution | None:
     """Lock the execution row: every engine writer takes this lock first.
 

@@ -1,0 +1,123 @@
+"""Recording what a step did: done, sleeping, suspended, failed (or retrying).
+
+Every write is conditional on the attempt that ran the step, so a lost worker's
+late result is never recorded over the attempt that retook it.
+"""
+
+from django.conf import settings
+
+from flows import retry, steps, walker
+from flows.engine.transitions import E, S, T, audit, move_run, now
+from flows.models import Execution, SuspensionToken, TaskRun, TokenAssignee
+from flows.tasks.base import Done, SleepUntil, Suspend
+
+
+def record(execution: Execution, step: steps.Step, outcome: steps.Outcome) -> None:
+    """Record a step's outcome; nothing once the execution stopped running."""
+    if execution.state != E.RUNNING:
+        return
+    run, policy = step.run, step.task.get("retry")
+    if isinstance(outcome, Done):
+        warned = outcome.warning or retry.warns(policy, step.attempt)
+        target = walker.tolerated(step.task, T.WARNING if warned else T.SUCCESS)
+        move_run(
+            execution,
+            run,
+            target,
+            owner=step.attempt,
+            outputs=outcome.outputs,
+            logs=outcome.logs,
+            ended_at=now(),
+            lease_until=None,
+        )
+    elif isinstance(outcome, SleepUntil):
+        # Not a move: the run stays RUNNING until the sweeper wakes it.
+        if TaskRun.objects.filter(
+            pk=run.pk, state=T.RUNNING, attempt=step.attempt
+        ).update(wake_at=outcome.wake_at, lease_until=None):
+            run.wake_at = outcome.wake_at
+    elif isinstance(outcome, Suspend):
+        suspend(execution, step, outcome)
+    else:
+        fail(execution, step, outcome.error)
+
+
+def fail(execution, step: steps.Step, error: str) -> None:
+    """A failed attempt: retry later, or end FAILED (WARNING with allowFailure)."""
+    run, moment = step.run, now()
+    wait = retry.next_wait(step.task.get("retry"), step.attempt, run.started_at, moment)
+    if wait is not None:
+        move_run(
+            execution,
+            run,
+            T.RETRYING,
+            owner=step.attempt,
+            data={"error": error, "attempt": step.attempt},
+            error=error,
+            wake_at=moment + wait,
+            lease_until=None,
+        )
+        return
+    move_run(
+        execution,
+        run,
+        walker.tolerated(step.task, T.FAILED),
+        owner=step.attempt,
+        data={"error": error},
+        error=error,
+        ended_at=moment,
+        lease_until=None,
+    )
+
+
+def suspend(execution: Execution, step: steps.Step, pause: Suspend) -> None:
+    """Pause the step's run and issue its token (with its assignees)."""
+    if not move_run(
+        execution,
+        step.run,
+        T.PAUSED,
+        owner=step.attempt,
+        logs=pause.logs,
+        lease_until=None,
+    ):
+        return
+    token = SuspensionToken.objects.create(
+        tenant_id=execution.tenant_id,
+        execution=execution,
+        task_run_id=step.task_run_id,
+        screen=pause.screen,
+        schema=pause.schema,
+        message=pause.message,
+        assignees=pause.assignees,
+        approvals_required=pause.approvals_required,
+        allow_self_approval=pause.allow_self_approval,
+        behavior=pause.behavior,
+        expires_at=pause.expires_at,
+        options=pause.options,
+    )
+    names = dict.fromkeys(pause.assignees)
+    TokenAssignee.objects.bulk_create(TokenAssignee(token=token, name=n) for n in names)
+    deadline = pause.expires_at.isoformat() if pause.expires_at else None
+    audit(
+        execution.pk,
+        SuspensionToken,
+        token.pk,
+        "",
+        S.WAITING,
+        data={"expires_at": deadline, "path": step.run.path},
+    )
+    if pause.options.get("kind") == "approval":
+        outputs = {"due": deadline, "url": screen_url(token.pk)}
+        TaskRun.objects.filter(pk=step.task_run_id).update(outputs=outputs)
+        step.run.outputs = outputs
+
+
+def screen_url(token_id) -> str:
+    """The answer screen's address (an Approval's `url` output)."""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        path = reverse("approvals:answer", args=[token_id])
+    except NoReverseMatch:
+        return ""
+    return settings.SIGNOFF_BASE_URL.rstrip("/") + path
