@@ -443,3 +443,38 @@ def test_allow_warning_turns_a_warning_into_a_success(start):
     flaky = runs_of(execution)["flaky"]
     assert flaky.state == T.SUCCESS and flaky.error == "Task failure"
     assert execution.state == E.SUCCESS
+
+
+PAUSE_INSIDE = {
+    "If": ("condition: 'yes'\n    then:", "wrap.then.ask"),
+    "Switch": ("value: a\n    cases:\n      a:", "wrap.a.ask"),
+    "Sequential": ("tasks:", "wrap.ask"),
+    "Parallel": ("tasks:", "wrap.ask"),
+    "ForEach": ("values: [one]\n    tasks:", "wrap.0.ask"),
+}
+
+
+@pytest.mark.parametrize("kind", PAUSE_INSIDE)
+def test_a_pause_inside_each_flowable_waits_and_resumes(start, run_on_commit, kind):
+    header, path = PAUSE_INSIDE[kind]
+    indent = "      " if kind == "Switch" else "    "
+    source = f"""
+id: inside
+namespace: acme.tree
+tasks:
+  - id: wrap
+    type: {kind}
+    {header}
+{indent}  - id: ask
+{indent}    type: Pause
+  - id: after
+    type: Return
+    format: after
+"""
+    execution = start(source)
+    token = SuspensionToken.objects.get(execution=execution)
+    assert execution.state == E.PAUSED and token.task_run.path == path
+    assert runs_of(execution)["wrap"].state == T.RUNNING
+    assert answer(token, run_on_commit).state == E.SUCCESS
+    runs = runs_of(execution)
+    assert runs["wrap"].state == T.SUCCESS and runs["after"].state == T.SUCCESS
