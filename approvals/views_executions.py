@@ -3,6 +3,7 @@
 Another tenant's execution is a 404, like one that does not exist.
 """
 
+from collections import defaultdict
 from datetime import datetime, time, timedelta
 
 from django import forms
@@ -15,6 +16,8 @@ from approvals import access, outcomes
 from approvals.models import Answer
 from approvals.views import paginate, styled
 from flows.models import Execution
+
+MAX_INDENT = 4  # deeper task runs line up with the fourth level (phones stay readable)
 
 
 class ExecutionFilters(forms.Form):
@@ -66,8 +69,8 @@ def executions(request):
 
 
 def labelled(events, runs) -> list:
-    """Events with `subject_label`: a task run's task id, a token's short id."""
-    task_ids = {str(run.pk): run.task_id for run in runs}
+    """Events with `subject_label`: a task run's path, a token's short id."""
+    task_ids = {str(run.pk): run.path for run in runs}
     events = list(events)
     for event in events:
         event.subject_label = task_ids.get(event.subject_id, event.subject_id[:8])
@@ -89,7 +92,7 @@ def execution(request, execution_id):
     answers = Prefetch("answers", Answer.objects.select_related("user"))
     tokens = found.tokens.select_related("resolved_by").prefetch_related(answers)
     answerable = access.answerable_tokens(request.user).filter(execution=found)
-    runs = list(found.task_runs.order_by("started_at", "path"))
+    runs = in_tree_order(found.task_runs.order_by("started_at", "path"))
     tokens = list(tokens.order_by("created_at"))
     for token in tokens:
         token.outcome = outcomes.of_token(token, token.answers.all())
@@ -107,3 +110,21 @@ def execution(request, execution_id):
         "events": labelled(found.events.order_by("at", "pk"), runs),
     }
     return render(request, "approvals/execution.html", context)
+
+
+def in_tree_order(runs) -> list:
+    """Runs depth first, each under its parent, siblings as they started; with
+    `depth` (capped at MAX_INDENT) for indenting."""
+    children = defaultdict(list)
+    for run in runs:
+        children[run.parent_id].append(run)
+    ordered = []
+
+    def visit(parent_id, depth: int) -> None:
+        for run in children.pop(parent_id, []):
+            run.depth = min(depth, MAX_INDENT)
+            ordered.append(run)
+            visit(run.pk, depth + 1)
+
+    visit(None, 0)
+    return ordered
