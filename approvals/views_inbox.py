@@ -6,11 +6,12 @@ from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import render
 
-from approvals import access
+from approvals import access, outcomes
 from approvals.answers import APPROVING
 from approvals.models import Answer
 from approvals.views import paginate, styled
 
+RECENT_ANSWERS = 10
 SORTS = {
     "deadline": (F("expires_at").asc(nulls_last=True), "created_at", "pk"),
     "-deadline": (F("expires_at").desc(nulls_last=True), "created_at", "pk"),
@@ -58,8 +59,25 @@ def inbox(request):
     page = paginate(request, tokens)
     if not (chosen.get("namespace") or chosen.get("flow")):
         request.inbox_count = page.paginator.count  # the nav badge reuses this count
-    context = {"filters": filters, "page": page}
+    context = {
+        "filters": filters,
+        "page": page,
+        "answered": recent_answers(request.user),
+    }
     return render(request, "approvals/inbox.html", context)
+
+
+def recent_answers(user) -> list[tuple]:
+    """(answer, outcome) of what this user answered last, newest first."""
+    answers = list(
+        Answer.objects.filter(user=user)
+        .select_related("token__execution__flow")
+        .order_by("-answered_at", "-pk")[:RECENT_ANSWERS]
+    )
+    decided = outcomes.of_tokens([answer.token for answer in answers])
+    return [
+        (answer, verdict) for answer, (_, verdict) in zip(answers, decided, strict=True)
+    ]
 
 
 def inbox_tokens(user):

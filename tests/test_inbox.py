@@ -189,13 +189,32 @@ def test_inbox_renders_in_a_constant_number_of_queries(
             answers.answer, ann, token, {"decision": "Approved"}, channel="web"
         )
     client.force_login(approver)
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         client.get(INBOX)
     three = inbox_queries(client)
     for _ in range(27):
         pause_token(approval, actor=cat)
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         response = client.get(INBOX)
     assert len(response.context["page"].object_list) == 25
     assert inbox_queries(client) == three
     print("INBOX QUERIES", three)
+
+
+def test_recent_answers_say_what_became_of_each(
+    client, tenant, approver, pause_token, run_on_commit, django_assert_max_num_queries
+):
+    starter = UserFactory(username="sam", tenants=[tenant])
+    rejected = pause_token("screen: approval", actor=starter, flow_id="days_off")
+    values = {"decision": "Rejected", "comment": "not this week"}
+    run_on_commit(answers.answer, approver, rejected, values, channel="web")
+    quorum = pause_token("screen: approval\napprovals: 2", actor=starter)
+    run_on_commit(
+        answers.answer, approver, quorum, {"decision": "Approved"}, channel="web"
+    )
+    client.force_login(approver)
+    with django_assert_max_num_queries(8):
+        page = client.get(INBOX).content.decode()
+    section = page[page.index('id="answered"') :]
+    assert section.index("more approvals are needed") < section.index("days_off")
+    assert f"Rejected by {approver.get_username()}: not this week" in section
