@@ -12,6 +12,7 @@ from flows import inputs, retry, yaml_lines
 from flows.durations import parse_duration
 from flows.tasks import TASK_TYPES, get_task_type
 from flows.tasks.base import COMMON_PROPERTIES, Property
+from flows.tasks.pause import parse_assignees
 
 ID_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]*")
 NAMESPACE_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")
@@ -503,6 +504,10 @@ def _to_map(prop, key, value) -> dict:
     return yaml_lines.to_plain(value)
 
 
+def _to_assignees(prop, key, value) -> dict:
+    return parse_assignees(yaml_lines.to_plain(value))
+
+
 _CONVERTERS = {
     "string": _to_text,
     "template": _to_text,
@@ -512,4 +517,5 @@ _CONVERTERS = {
     "enum": _to_choice,
     "list": _to_list,
     "map": _to_map,
+    "assignees": _to_assignees,
 }

@@ -245,7 +245,9 @@ class SuspensionToken(models.Model):
     screen = models.CharField(max_length=16, choices=Screen, default=Screen.RESUME)
     schema = models.JSONField(default=list, blank=True)
     message = models.TextField(blank=True)
-    assignees = models.JSONField(default=list, blank=True)
+    # {"users": [...], "groups": [...]}, as rendered; the rows below are what
+    # access checks match (a user by name, a group by the user's membership).
+    assignees = models.JSONField(default=dict, blank=True)
     approvals_required = models.PositiveIntegerField(default=1)
     allow_self_approval = models.BooleanField(default=False)
     behavior = models.CharField(max_length=8, choices=Behavior, default=Behavior.RESUME)
@@ -292,21 +294,35 @@ class SuspensionToken(models.Model):
 
 
 class TokenAssignee(models.Model):
-    """One user or group name a token is assigned to (indexable, unlike the JSON)."""
+    """One user or one group a token is assigned to (indexable, unlike the JSON).
+
+    A user row matches the user of that name; a group row matches the group's
+    members. They never match each other: a user called "managers" is not in the
+    group "managers" unless they were added to it.
+    """
+
+    class Kind(models.TextChoices):
+        USER = "user"
+        GROUP = "group"
 
     token = models.ForeignKey(
         SuspensionToken, on_delete=models.CASCADE, related_name="assignee_rows"
     )
+    kind = models.CharField(max_length=5, choices=Kind)
     name = models.CharField(max_length=150)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["token", "name"], name="assignee_once")
+            models.UniqueConstraint(
+                fields=["token", "kind", "name"], name="assignee_once"
+            )
         ]
-        indexes = [models.Index(fields=["name", "token"])]
+        indexes = [
+            models.Index(fields=["kind", "name", "token"], name="assignee_name_idx")
+        ]
 
     def __str__(self):
-        return self.name
+        return f"{self.kind} {self.name}"
 
 
 class ExecutionEvent(models.Model):

@@ -46,7 +46,7 @@ def logged(execution) -> dict[str, str]:
 
 def test_vacation_approved_runs_the_approved_branch(tenant, manager, run_on_commit):
     token, _ = start(tenant, "vacation_request_branching.yaml", REQUEST, run_on_commit)
-    assert token.assignees == ["managers"]
+    assert token.assignees == {"users": [], "groups": ["managers"]}
     execution = decide(token, manager, run_on_commit, decision="Approved")
     assert execution.state == E.SUCCESS
     assert logged(execution) == {

@@ -326,7 +326,8 @@ def test_property_kinds_are_checked():
         "flow.yaml:7: task 'pause': 'allowSelfApproval' must be true or false, "
         "not 'maybe'",
         "flow.yaml:8: task 'pause': 'approvals' must be a whole number, not 'two'",
-        "flow.yaml:9: task 'pause': 'assignees' must be a list, not 'alice'",
+        "flow.yaml:9: task 'pause': 'assignees' must be a mapping with 'users' "
+        "and/or 'groups', e.g. {groups: [managers]}, not 'alice'",
         "flow.yaml:10: task 'pause': 'delay' must be an ISO 8601 duration such as "
         "PT5M, not 300",
         "flow.yaml:14: task 'call': 'headers' must be a mapping, not 'none'",

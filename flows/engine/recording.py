@@ -95,8 +95,12 @@ def suspend(execution: Execution, step: steps.Step, pause: Suspend) -> None:
         expires_at=pause.expires_at,
         options=pause.options,
     )
-    names = dict.fromkeys(pause.assignees)
-    TokenAssignee.objects.bulk_create(TokenAssignee(token=token, name=n) for n in names)
+    kinds = {"users": TokenAssignee.Kind.USER, "groups": TokenAssignee.Kind.GROUP}
+    TokenAssignee.objects.bulk_create(
+        TokenAssignee(token=token, kind=kinds[key], name=name)
+        for key, names in pause.assignees.items()
+        for name in dict.fromkeys(names)
+    )
     deadline = pause.expires_at.isoformat() if pause.expires_at else None
     audit(
         execution.pk,

@@ -28,7 +28,7 @@ class Property:
     kinds: string, template (a string that may hold {{ }}), duration, bool, int,
     enum (with choices), list, map, any, inputs (input definitions), task (one
     nested runnable task), tasks (a list of nested tasks), cases (a mapping of
-    values to task lists), retry (Kestra's retry policy), assignees.
+    values to task lists), retry (Kestra's retry policy), assignees (users and groups).
     """
 
     kind: str = "any"
@@ -62,7 +62,7 @@ class Suspend:
     screen: str
     schema: list
     message: str = ""
-    assignees: list = field(default_factory=list)
+    assignees: dict = field(default_factory=dict)  # {"users": [...], "groups": [...]}
     approvals_required: int = 1
     allow_self_approval: bool = False
     behavior: str = "RESUME"

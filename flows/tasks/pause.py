@@ -12,19 +12,85 @@ COMMENT_RULES = ("NEVER", "ALWAYS", "ON_DENY", "ON_APPROVE")
 # Who may answer, shared by Pause and Approval (Signoff's additions to Kestra).
 PEOPLE_PROPERTIES = {
     "message": Property("template"),
-    "assignees": Property("list"),
+    "assignees": Property("assignees"),
     "approvals": Property("int"),
     "allowSelfApproval": Property("bool"),
 }
+# `assignees: {users: [...], groups: [...]}`: two namespaces, never one, so a
+# user who happens to be called like a group is not that group.
+ASSIGNEE_KINDS = ("users", "groups")
+MAX_NAME_LENGTH = 150  # Django's user and group names
+
+
+def parse_assignees(value) -> dict[str, list[str]]:
+    """`{users: [...], groups: [...]}` with both keys; ValueError says what is wrong.
+
+    The old list form is refused: `[managers]` does not say whether managers is a
+    user or a group, and guessing is how a user named like a group answered for it.
+    """
+    if value == []:  # nobody named: open to every member, as with no key at all
+        value = {}
+    if isinstance(value, list):
+        names = ", ".join(str(name) for name in value)
+        raise ValueError(
+            "'assignees' must say which names are users and which are groups: "
+            f"write assignees: {{groups: [{names}]}} or {{users: [{names}]}} "
+            f"(or both keys), not a list"
+        )
+    if not isinstance(value, dict):
+        raise ValueError(
+            "'assignees' must be a mapping with 'users' and/or 'groups', "
+            f"e.g. {{groups: [managers]}}, not {value!r}"
+        )
+    unknown = [str(key) for key in value if key not in ASSIGNEE_KINDS]
+    if unknown:
+        raise ValueError(
+            f"unknown key '{unknown[0]}' in 'assignees' (expected users, groups)"
+        )
+    return {kind: _names(kind, value.get(kind)) for kind in ASSIGNEE_KINDS}
+
+
+def _names(kind: str, names) -> list[str]:
+    if names is None:
+        return []
+    noun = kind[:-1]
+    if not isinstance(names, list):
+        raise ValueError(f"'assignees.{kind}' must be a list of {noun} names")
+    for name in names:
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(
+                f"'assignees.{kind}' must list {noun} names as text, not {name!r}"
+            )
+        if len(name) > MAX_NAME_LENGTH and "{{" not in name:
+            raise ValueError(
+                f"'assignees.{kind}': {name[:20]!r}... is longer than "
+                f"{MAX_NAME_LENGTH} characters, so no {noun} has that name"
+            )
+    return names
+
+
+def render_assignees(ctx: StepContext, assignees) -> dict[str, list[str]]:
+    """Each (templated) name rendered; a name rendered empty fails the task run
+    rather than leaving the pause open to everyone."""
+    try:
+        assignees = parse_assignees(assignees or {})
+    except ValueError as exc:  # a list stored before assignees had kinds
+        raise TaskError(str(exc)) from exc
+    rendered = {}
+    for kind, names in assignees.items():
+        done = [str(ctx.render(name)).strip() for name in names]
+        for raw, name in zip(names, done, strict=True):
+            if not name or len(name) > MAX_NAME_LENGTH:
+                size = "empty" if not name else f"{len(name)} characters long"
+                raise TaskError(f"'assignees.{kind}' entry {raw!r} rendered {size}")
+        rendered[kind] = list(dict.fromkeys(done))
+    return rendered
 
 
 def check_people(task: dict) -> list[str]:
     problems = []
     if task.get("approvals") is not None and task["approvals"] < 1:
         problems.append("'approvals' must be at least 1")
-    assignees = task.get("assignees") or []
-    if not all(isinstance(name, str) and name for name in assignees):
-        problems.append("'assignees' must be a list of user or group names")
     return problems
 
 
@@ -44,7 +110,7 @@ def suspend(
         screen=screen,
         schema=schema,
         message=str(ctx.render(task.get("message", ""))),
-        assignees=[str(name) for name in ctx.render(task.get("assignees") or [])],
+        assignees=render_assignees(ctx, task.get("assignees")),
         approvals_required=int(task.get("approvals") or 1),
         allow_self_approval=bool(task.get("allowSelfApproval", False)),
         behavior=behavior,
