@@ -1,18 +1,30 @@
-"""Who may see and answer what: tenant membership, assignees, self-approval.
+"""Who may see and answer what: tenants, need-to-know visibility, assignees.
 
-Every page and endpoint scopes its queries through these functions, so a user
-never sees or answers anything outside their tenants.
+Every page and endpoint scopes its queries through these functions. In one of
+their tenants, a user sees an execution (and its task runs, tokens, answers and
+events) when they started it, answered one of its pauses, are or were entitled to
+answer one (assigned by user name or by a group they are in now; a pause with no
+assignees is open to every member), or hold `flows.view_execution`. Each rule is
+one queryset filter (Exists subqueries: a list stays one query), and the checks
+on a single object run the same filter.
 """
 
+from django.contrib.auth.models import Group
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from approvals.models import Answer
 from flows.models import Execution, Flow, SuspensionToken, TokenAssignee
 
+SEE_ALL = "flows.view_execution"
+
 
 class Denied(Exception):
     """The user may not do this; the message says why (shown with a 403)."""
+
+
+class Invisible(Exception):
+    """The user may not see this execution: answered as if it did not exist (404)."""
 
 
 def tenant_ids(user) -> list[int]:
@@ -23,12 +35,26 @@ def tenant_ids(user) -> list[int]:
     return user._signoff_tenant_ids
 
 
-def names_of(user) -> list[str]:
-    """The names an assignee list may use for this user: username and groups."""
-    if not hasattr(user, "_signoff_names"):
-        groups = user.groups.values_list("name", flat=True)
-        user._signoff_names = [user.get_username(), *groups]
-    return user._signoff_names
+def sees_all(user) -> bool:
+    """Auditors and admins: every execution of their tenants (superusers too)."""
+    return user.is_authenticated and user.has_perm(SEE_ALL)
+
+
+def names_of(user) -> Q:
+    """The assignee rows that name `user`: their user name, or a group they are in.
+
+    Two lookups, never one: a user called like a group is not that group.
+    """
+    groups = Group.objects.filter(user=user).values("name")
+    return Q(kind=TokenAssignee.Kind.USER, name=user.get_username()) | Q(
+        kind=TokenAssignee.Kind.GROUP, name__in=groups
+    )
+
+
+def entitled(user) -> Q:
+    """Tokens `user` is (or was) entitled to answer: open to all, or assigned."""
+    assigned = TokenAssignee.objects.filter(token=OuterRef("pk"))
+    return ~Exists(assigned) | Exists(assigned.filter(names_of(user)))
 
 
 def visible_flows(user) -> QuerySet[Flow]:
@@ -36,22 +62,50 @@ def visible_flows(user) -> QuerySet[Flow]:
 
 
 def visible_executions(user) -> QuerySet[Execution]:
-    return Execution.objects.filter(tenant_id__in=tenant_ids(user))
+    """Executions of the user's tenants that they have a reason to see."""
+    executions = Execution.objects.filter(tenant_id__in=tenant_ids(user))
+    if not user.is_authenticated:
+        return executions.none()
+    if sees_all(user):
+        return executions
+    tokens = SuspensionToken.objects.filter(execution=OuterRef("pk"))
+    return executions.filter(mine(user) | Exists(tokens.filter(entitled(user))))
+
+
+def mine(user) -> Q:
+    """Executions `user` started or answered (the list's "Mine" filter)."""
+    answered = Answer.objects.filter(token__execution=OuterRef("pk"), user=user)
+    return Q(created_by=user) | Exists(answered)
 
 
 def visible_tokens(user) -> QuerySet[SuspensionToken]:
-    return SuspensionToken.objects.filter(tenant_id__in=tenant_ids(user))
+    """Tokens of the executions the user sees (any state)."""
+    return SuspensionToken.objects.filter(tenant_id__in=tenant_ids(user)).filter(
+        Exists(visible_executions(user).filter(pk=OuterRef("execution_id")))
+    )
+
+
+def with_visible(queryset: QuerySet, user, execution: str = "pk") -> QuerySet:
+    """Annotate each row with `visible`: whether the user sees its execution.
+
+    For lookups that must tell "another tenant's" (403) from "not yours to see"
+    (404) in the query that fetches the row; `execution` names its execution id.
+    """
+    seen = visible_executions(user).filter(pk=OuterRef(execution))
+    return queryset.annotate(visible=Exists(seen))
 
 
 def answerable_tokens(user) -> QuerySet[SuspensionToken]:
-    """Waiting, unexpired tokens of the user's tenants that they may still answer."""
-    assigned = TokenAssignee.objects.filter(token=OuterRef("pk"))
+    """Waiting, unexpired tokens of the user's tenants that they may still answer.
+
+    Whoever may answer a token sees its execution, so no visibility filter here.
+    """
     answered = Answer.objects.filter(token=OuterRef("pk"), user=user)
     return (
-        visible_tokens(user)
+        SuspensionToken.objects.filter(tenant_id__in=tenant_ids(user))
         .filter(state=SuspensionToken.State.WAITING)
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
-        .filter(~Exists(assigned) | Exists(assigned.filter(name__in=names_of(user))))
+        .filter(entitled(user))
         .exclude(Exists(answered))
         .exclude(Q(allow_self_approval=False) & Q(execution__created_by=user))
     )
@@ -62,11 +116,22 @@ def check_tenant(user, token: SuspensionToken) -> None:
         raise Denied("This suspension belongs to another tenant.")
 
 
+def check_visible(user, row, execution_id=None) -> None:
+    """Raise Invisible unless `user` sees the execution of `row` (a token or an
+    execution); uses the `visible` annotation of with_visible() when present."""
+    seen = getattr(row, "visible", None)
+    if seen is None:
+        target = execution_id or getattr(row, "execution_id", row.pk)
+        seen = visible_executions(user).filter(pk=target).exists()
+    if not seen:
+        raise Invisible(f"No such execution for {user.get_username()}.")
+
+
 def check_may_answer(user, token: SuspensionToken) -> None:
     """Raise Denied unless `user` may answer `token` (tenant checked separately)."""
-    names = token.assignees or []
-    if names and not set(names) & set(names_of(user)):
-        raise Denied(f"Only {', '.join(names)} may answer this.")
+    assigned = SuspensionToken.objects.filter(pk=token.pk).filter(entitled(user))
+    if not assigned.exists():
+        raise Denied(f"Only {describe(token.assignees)} may answer this.")
     started_by = token.execution.created_by_id
     if (
         not token.allow_self_approval
@@ -74,3 +139,14 @@ def check_may_answer(user, token: SuspensionToken) -> None:
         and started_by == user.pk
     ):
         raise Denied("You started this execution, so you may not approve it.")
+
+
+def describe(assignees) -> str:
+    """ "ann, bob or members of managers": a token's assignees in words ("": none)."""
+    assignees = assignees or {}
+    if isinstance(assignees, list):  # a token stored before assignees had kinds
+        return ", ".join(assignees)
+    users = ", ".join(assignees.get("users", []))
+    groups = ", ".join(assignees.get("groups", []))
+    groups = f"members of {groups}" if groups else ""
+    return " or ".join(part for part in (users, groups) if part)

@@ -33,8 +33,10 @@ class Outcome:
 
 
 def check_can_answer(user, token: SuspensionToken) -> None:
-    """Every refusal in the order the API reports them: 403 tenant, 409, 410, 403."""
+    """Every refusal in the order the API reports them: 403 tenant, 404 not one the
+    user may see, 409, 410, 403 not theirs to answer."""
     access.check_tenant(user, token)
+    access.check_visible(user, token)
     engine.check_open(token)
     access.check_may_answer(user, token)
 

@@ -141,6 +141,17 @@ class ApprovalsSerializer(serializers.Serializer):
     received = serializers.IntegerField()
 
 
+class AssigneesSerializer(serializers.Serializer):
+    users = serializers.ListField(
+        child=serializers.CharField(), help_text="User names, matched exactly."
+    )
+    groups = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Group names: their members may answer. Both lists empty: any "
+        "member of the tenant may.",
+    )
+
+
 class PauseSerializer(serializers.Serializer):
     tokenId = serializers.UUIDField()
     path = serializers.CharField(help_text="The paused task's path in the task tree.")
@@ -149,7 +160,7 @@ class PauseSerializer(serializers.Serializer):
     deadline = serializers.DateTimeField(allow_null=True)
     expected = FieldSchemaSerializer(many=True)
     approvals = ApprovalsSerializer()
-    assignees = serializers.ListField(child=serializers.CharField())
+    assignees = AssigneesSerializer()
     resumeUrl = serializers.CharField()
 
 
@@ -205,7 +216,7 @@ class SuspensionSerializer(serializers.Serializer):
 
 class SuspensionDetailSerializer(SuspensionSerializer):
     state = serializers.CharField()
-    assignees = serializers.ListField(child=serializers.CharField())
+    assignees = AssigneesSerializer()
     expected = FieldSchemaSerializer(many=True)
     resumeUrl = serializers.CharField()
 

@@ -1,13 +1,15 @@
 """The answer screen: approval, form, review or bare resume, for one suspension.
 
-Refusals come in the API's order: 404 no such token, 403 another tenant, 409 already
-consumed, 410 expired (even before the sweeper ran), 403 not allowed to answer.
+Refusals come in the API's order: 404 no such token, 403 another tenant, 404 a token
+of an execution the user may not see, 409 already consumed, 410 expired (even
+before the sweeper ran), 403 not allowed to answer.
 An invalid answer re-renders the form with each error beside its field (status 200,
 like any Django form); nothing is consumed until the answer is valid.
 """
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
 
@@ -17,7 +19,7 @@ from approvals.views import refused
 from flows import engine, screens
 from flows.models import Execution, SuspensionToken
 
-REFUSALS = (access.Denied, engine.AlreadyConsumed, engine.Expired)
+REFUSALS = (access.Denied, access.Invisible, engine.AlreadyConsumed, engine.Expired)
 # What a reject (or deny) does, by the task's rejectBehavior / denyBehavior.
 ON_REJECT = {
     "CANCEL": "stops this execution: it ends cancelled.",
@@ -37,7 +39,9 @@ HEADINGS = {
 
 @login_required
 def answer(request, token_id):
-    token = get_object_or_404(_tokens(), pk=token_id)
+    token = get_object_or_404(
+        access.with_visible(_tokens(), request.user, "execution_id"), pk=token_id
+    )
     try:
         answers.check_can_answer(request.user, token)
     except REFUSALS as exc:
@@ -145,7 +149,9 @@ def _ended(state: str) -> str:
 
 
 def refusal_page(request, token, exc):
-    """The 403 / 409 / 410 page for a refused look or answer."""
+    """The 404 / 403 / 409 / 410 page for a refused look or answer."""
+    if isinstance(exc, access.Invisible):
+        raise Http404("No such suspension.")
     if isinstance(exc, access.Denied):
         return refused(request, 403, "You may not answer this", str(exc))
     if isinstance(exc, answers.AlreadyAnswered):

@@ -1,6 +1,7 @@
 """Executions: the list (filters, pages) and one execution's full record.
 
-Another tenant's execution is a 404, like one that does not exist.
+Both scope through access.visible_executions: an execution of another tenant, or
+one the user has no reason to see, is a 404, like one that does not exist.
 """
 
 from collections import defaultdict
@@ -21,6 +22,11 @@ MAX_INDENT = 4  # deeper task runs line up with the fourth level (phones stay re
 
 
 class ExecutionFilters(forms.Form):
+    mine = forms.ChoiceField(
+        required=False,
+        label="Whose",
+        choices=[("", "All I may see"), ("1", "Mine: started or answered")],
+    )
     state = forms.ChoiceField(required=False)
     flow = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
 
@@ -53,6 +59,8 @@ def executions(request):
             "flow", "revision", "created_by"
         )
     )
+    if chosen.get("mine"):
+        rows = rows.filter(access.mine(request.user))
     if chosen.get("state"):
         rows = rows.filter(state=chosen["state"])
     if chosen.get("flow"):

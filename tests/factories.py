@@ -2,6 +2,7 @@
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 
 from flows.models import Tenant
 
@@ -30,3 +31,20 @@ class UserFactory(factory.django.DjangoModelFactory):
         if create and extracted:
             for tenant in extracted:
                 tenant.members.add(self)
+
+    @factory.post_generation
+    def permissions(self, create, extracted, **kwargs):
+        """permissions=["flows.view_execution"]: granted to the user directly."""
+        if create and extracted:
+            give_permissions(self, *extracted)
+
+
+def give_permissions(user, *perms: str) -> None:
+    """Grant "app_label.codename" permissions (and forget the cached ones)."""
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    for cache in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(cache, None)

@@ -213,11 +213,13 @@ def test_resume_does_a_fixed_small_number_of_queries(
     api, pause, django_assert_max_num_queries
 ):
     token = pause()
-    # 3 are the API's own (credentials; the token joined with its execution, flow
-    # and revision; the user's tenants); approvals.answers and flows.engine then
-    # store the answer, consume the token, move the task run and the execution and
-    # write their events (savepoints included).
-    with django_assert_max_num_queries(15):
+    # 6 are the API's own (credentials; the token joined with its execution, flow
+    # and revision and whether the user may see it; the user's tenants; their
+    # permissions and their groups' (flows.view_execution); whether they are
+    # entitled to answer); approvals.answers and flows.engine then store the
+    # answer, consume the token, move the task run and the execution and write
+    # their events (savepoints included).
+    with django_assert_max_num_queries(18):
         response = api.post(resume_url(token.pk), {"reason": "x"}, format="json")
     assert response.status_code == 202
 

@@ -1,7 +1,10 @@
 """Every row of the resume API's status-code table, with its body, in its order.
 
-401 -> 404 -> 403 (tenant) -> 409 (consumed) -> 410 (expired) -> 403 (not allowed)
--> 400 (invalid data) -> 202; and 422 for an Idempotency-Key reused elsewhere.
+401 -> 404 -> 403 (tenant) -> 404 (an execution the user may not see) -> 409
+(consumed) -> 410 (expired) -> 403 (not allowed) -> 400 (invalid data) -> 202; and
+422 for an Idempotency-Key reused elsewhere. The 403 "not allowed" needs someone
+who sees the execution without being entitled to answer: an auditor
+(`flows.view_execution`) here; anyone else gets the 404.
 """
 
 import uuid
@@ -21,7 +24,7 @@ from tests.api_support import (
     resume_url,
 )
 from tests.dbutil import in_threads
-from tests.factories import UserFactory
+from tests.factories import UserFactory, give_permissions
 
 S = SuspensionToken.State
 
@@ -165,8 +168,11 @@ def test_consumed_is_reported_before_expired(api, pause, run_on_commit, monkeypa
     assert response.status_code == 409
 
 
-def test_an_execution_with_nothing_to_answer_is_409(api, make_flow, run_on_commit):
-    execution = run_on_commit(engine.start_execution, make_flow(NO_PAUSE))
+def test_an_execution_with_nothing_to_answer_is_409(
+    api, user, make_flow, run_on_commit
+):
+    flow = make_flow(NO_PAUSE)
+    execution = run_on_commit(engine.start_execution, flow, actor=user)
     response = api.post(resume_url(execution.pk), {}, format="json")
     assert response.status_code == 409
     assert response.json()["state"] == "SUCCESS"
@@ -192,8 +198,9 @@ def test_an_expired_token_is_410_after_the_sweeper_ran(api, pause, run_on_commit
     assert response.status_code == 410
 
 
-def test_expired_is_reported_before_not_allowed(api, pause, monkeypatch):
-    token = pause(form_with("assignees: [bob]"))
+def test_expired_is_reported_before_not_allowed(api, user, pause, monkeypatch):
+    give_permissions(user, "flows.view_execution")
+    token = pause(form_with("assignees: {users: [bob]}"))
     after_deadline(monkeypatch, token)
     response = api.post(resume_url(token.pk), {"reason": "x"}, format="json")
     assert response.status_code == 410
@@ -202,8 +209,9 @@ def test_expired_is_reported_before_not_allowed(api, pause, monkeypatch):
 # ---------------------------------------------------------------- 403 not allowed
 
 
-def test_someone_not_assigned_is_403(api, pause):
-    token = pause(form_with("assignees: [bob]"))
+def test_someone_not_assigned_is_403(api, user, pause):
+    give_permissions(user, "flows.view_execution")  # sees it, may not answer it
+    token = pause(form_with("assignees: {users: [bob]}"))
     response = api.post(resume_url(token.pk), {"reason": "x"}, format="json")
     assert response.status_code == 403
     assert response.json() == {"detail": "Only bob may answer this."}
@@ -212,7 +220,7 @@ def test_someone_not_assigned_is_403(api, pause):
 
 def test_a_member_of_an_assigned_group_may_answer(api, user, pause, post):
     user.groups.add(Group.objects.create(name="finance"))
-    token = pause(form_with("assignees: [finance]"))
+    token = pause(form_with("assignees: {groups: [finance]}"))
     assert post(api, resume_url(token.pk), {"reason": "x"}).status_code == 202
 
 
@@ -229,8 +237,9 @@ def test_self_approval_when_the_flow_allows_it(api, user, pause, post):
     assert post(api, resume_url(token.pk), {"reason": "x"}).status_code == 202
 
 
-def test_not_allowed_is_reported_before_bad_data(api, pause):
-    token = pause(form_with("assignees: [bob]"))
+def test_not_allowed_is_reported_before_bad_data(api, user, pause):
+    give_permissions(user, "flows.view_execution")
+    token = pause(form_with("assignees: {users: [bob]}"))
     response = api.post(resume_url(token.pk), {"budget": "many"}, format="json")
     assert response.status_code == 403
 

@@ -28,7 +28,10 @@ def results(response) -> list[dict]:
 
 
 def test_status_while_paused_shows_the_pause_and_what_it_expects(api, pause):
-    token = pause(form_with("assignees: [alice, finance]"), inputs={"amount": 7})
+    token = pause(
+        form_with("assignees: {users: [alice], groups: [finance]}"),
+        inputs={"amount": 7},
+    )
     body = api.get(f"/api/executions/{token.execution_id}/status").json()
     assert body["executionId"] == str(token.execution_id)
     assert body["state"] == "PAUSED"
@@ -43,7 +46,7 @@ def test_status_while_paused_shows_the_pause_and_what_it_expects(api, pause):
     assert pause_["screen"] == "form" and pause_["message"] == "Approve 7?"
     assert pause_["deadline"] == token.expires_at.isoformat()
     assert pause_["approvals"] == {"required": 1, "received": 0}
-    assert pause_["assignees"] == ["alice", "finance"]
+    assert pause_["assignees"] == {"users": ["alice"], "groups": ["finance"]}
     assert pause_["resumeUrl"] == f"/api/executions/{token.pk}/resume"
     reason, budget = pause_["expected"]
     assert (reason["id"], reason["type"]) == ("reason", "STRING")
@@ -86,8 +89,10 @@ def test_status_does_a_fixed_number_of_queries(
     api, pause, django_assert_max_num_queries
 ):
     token = pause()
-    # credentials, execution with its flow, tenants, task runs, open pause
-    with django_assert_max_num_queries(5):
+    # credentials, execution with its flow (and whether alice may see it), tenants,
+    # alice's permissions and her groups' (for flows.view_execution), task runs,
+    # open pause
+    with django_assert_max_num_queries(7):
         response = api.get(f"/api/executions/{token.execution_id}/status")
     assert response.status_code == 200
 
@@ -137,25 +142,29 @@ def test_suspensions_list_the_open_ones(api, pause, post):
 
 
 def test_assigned_to_me_lists_only_what_i_may_answer(api, user, pause, post):
-    mine = pause(form_with("assignees: [alice]"))
+    mine = pause(form_with("assignees: {users: [alice]}"))
     anyone = pause()
-    pause(form_with("assignees: [bob]"))
+    pause(form_with("assignees: {users: [bob]}"))
     pause(actor=user)  # started by alice: no self-approval
     quorum = pause(APPROVAL)
     approved = post(
         api, f"/api/executions/{quorum.pk}/resume", {"decision": "Approved"}
     )
     assert approved.status_code == 202
-    assert len(results(api.get("/api/suspensions"))) == 5
+    # bob's is not alice's to see; the others are (open, hers, one she started)
+    assert len(results(api.get("/api/suspensions"))) == 4
     assigned = results(api.get("/api/suspensions?assigned=me"))
     assert {i["tokenId"] for i in assigned} == {str(mine.pk), str(anyone.pk)}
     assert api.get("/api/suspensions?assigned=bob").status_code == 400
 
 
 def test_a_suspension_shows_what_an_answer_may_carry(api, pause, post):
-    token = pause(form_with("assignees: [alice]"))
+    token = pause(form_with("assignees: {users: [alice]}"))
     body = api.get(f"/api/suspensions/{token.pk}").json()
-    assert body["state"] == "WAITING" and body["assignees"] == ["alice"]
+    assert body["state"] == "WAITING" and body["assignees"] == {
+        "users": ["alice"],
+        "groups": [],
+    }
     assert [f["id"] for f in body["expected"]] == ["reason", "budget"]
     assert body["resumeUrl"] == f"/api/executions/{token.pk}/resume"
     assert post(api, body["resumeUrl"], {"reason": "x"}).status_code == 202

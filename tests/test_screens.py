@@ -10,7 +10,7 @@ from approvals import answers
 from approvals.models import Answer
 from flows import engine
 from flows.models import Execution, SuspensionToken, TaskRun
-from tests.factories import TenantFactory, UserFactory
+from tests.factories import TenantFactory, UserFactory, give_permissions
 
 APPROVAL = """
 screen: approval
@@ -217,12 +217,19 @@ def test_another_tenants_token_is_403(client, pause_token):
         assert "another tenant" in response.content.decode()
 
 
-def test_someone_not_assigned_gets_403(client, approver, pause_token):
-    token = pause_token(APPROVAL + "assignees: [carol, managers]\n")
+def test_someone_who_sees_it_but_is_not_assigned_gets_403(
+    client, approver, pause_token
+):
+    token = pause_token(APPROVAL + "assignees: {users: [carol], groups: [managers]}\n")
     client.force_login(approver)
+    assert client.get(url(token)).status_code == 404  # not theirs to see
+    give_permissions(approver, "flows.view_execution")
     response = client.post(url(token), {"decision": "Approved"})
     assert response.status_code == 403
-    assert "Only carol, managers may answer this." in response.content.decode()
+    assert (
+        "Only carol or members of managers may answer this."
+        in response.content.decode()
+    )
     token.refresh_from_db()
     assert token.state == "WAITING"
 

@@ -40,7 +40,7 @@ def as_problem(exc: Exception) -> Problem | None:
         return exc
     if isinstance(exc, access.Denied):
         return Problem(403, str(exc))
-    if isinstance(exc, engine.NotFound):
+    if isinstance(exc, engine.NotFound | access.Invisible):
         return Problem(404, "No such suspension or execution.")
     if isinstance(exc, answers.AlreadyAnswered):
         return Problem(409, "You have already answered this suspension.")
@@ -85,6 +85,14 @@ def check_tenant(user, obj, what: str) -> None:
     """403 unless `obj` (anything with a tenant_id) is in one of the user's tenants."""
     if obj.tenant_id not in access.tenant_ids(user):
         raise access.Denied(f"This {what} belongs to another tenant.")
+
+
+def check_visible(user, row, what: str) -> None:
+    """404, worded like a missing one, unless the user may see `row`'s execution."""
+    try:
+        access.check_visible(user, row)
+    except access.Invisible:
+        raise Problem(404, f"No such {what}.") from None
 
 
 def iso(moment) -> str | None:

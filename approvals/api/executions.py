@@ -10,6 +10,7 @@ from approvals.api.common import (
     ApiView,
     Problem,
     check_tenant,
+    check_visible,
     execution_url,
     parse_uuid,
     status_url,
@@ -82,7 +83,7 @@ def field_errors(errors: dict) -> dict[str, list[str]]:
 
 
 class ExecutionListView(ApiView):
-    """Executions of the user's tenants, newest first, filtered and paginated."""
+    """Executions the user may see, newest first, filtered and paginated."""
 
     @extend_schema(**docs.EXECUTIONS)
     def get(self, request):
@@ -110,14 +111,14 @@ class ExecutionStatusView(ApiView):
 
     @extend_schema(**docs.STATUS)
     def get(self, request, id):
-        execution = (
-            payloads.with_flow(Execution.objects)
-            .filter(pk=parse_uuid(id, "execution"))
-            .first()
+        executions = access.with_visible(
+            payloads.with_flow(Execution.objects), request.user
         )
+        execution = executions.filter(pk=parse_uuid(id, "execution")).first()
         if execution is None:
             raise Problem(404, "No such execution.")
         check_tenant(request.user, execution, "execution")
+        check_visible(request.user, execution, "execution")
         runs = list(execution.task_runs.defer("logs").order_by("started_at", "path"))
         tokens = payloads.with_received(execution.tokens.order_by("created_at", "pk"))
         return Response(payloads.execution_status(execution, runs, list(tokens)))

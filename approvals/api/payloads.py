@@ -119,7 +119,7 @@ def pause(token: SuspensionToken, paths: dict) -> dict:
         "deadline": iso(token.expires_at),
         "expected": expected(token),
         "approvals": approvals(token),
-        "assignees": token.assignees,
+        "assignees": assignees(token),
         "resumeUrl": resume_url(token.pk),
     }
 
@@ -143,10 +143,16 @@ def suspension_detail(token: SuspensionToken) -> dict:
     return {
         **suspension(token),
         "state": token.state,
-        "assignees": token.assignees,
+        "assignees": assignees(token),
         "expected": expected(token),
         "resumeUrl": resume_url(token.pk),
     }
+
+
+def assignees(token: SuspensionToken) -> dict:
+    """Who may answer: `{"users": [...], "groups": [...]}` (both empty: anyone)."""
+    given = token.assignees or {}
+    return {"users": given.get("users", []), "groups": given.get("groups", [])}
 
 
 def approvals(token: SuspensionToken) -> dict:

@@ -1,7 +1,8 @@
 """POST /api/executions/{id}/resume: any channel answers a suspension here.
 
-Refusals come in a fixed order (401, 404, 403 tenant, 409, 410, 403 not allowed,
-400); an accepted answer is a 202 and the execution continues on a worker.
+Refusals come in a fixed order (401, 404, 403 tenant, 404 an execution the user may
+not see, 409, 410, 403 not allowed, 400); an accepted answer is a 202 and the
+execution continues on a worker.
 """
 
 import uuid
@@ -14,7 +15,14 @@ from rest_framework.response import Response
 
 from approvals import access, answers
 from approvals.api import docs, payloads
-from approvals.api.common import ApiView, Problem, check_tenant, parse_uuid, status_url
+from approvals.api.common import (
+    ApiView,
+    Problem,
+    check_tenant,
+    check_visible,
+    parse_uuid,
+    status_url,
+)
 from approvals.forms import answer_form, error_dict
 from approvals.models import IdempotentReply
 from flows import engine
@@ -45,9 +53,7 @@ class ResumeView(ApiView):
 def answer(user, raw_id: str, data, key: str) -> Response:
     """Every check in the contract's order, then the answer itself."""
     token = find_token(user, raw_id)
-    access.check_tenant(user, token)
-    engine.check_open(token)
-    access.check_may_answer(user, token)
+    answers.check_can_answer(user, token)
     form = answer_form(token, data, api=True)
     if not form.is_valid():
         raise Problem(400, "Invalid response data.", errors=error_dict(form))
@@ -60,10 +66,12 @@ def answer(user, raw_id: str, data, key: str) -> Response:
 def find_token(user, raw_id: str) -> SuspensionToken:
     """The token with this id, else this execution's waiting (or latest) token."""
     pk = parse_uuid(raw_id)
+    tokens = payloads.with_execution(SuspensionToken.objects)
     try:
-        return engine.token_for(pk, payloads.with_execution(SuspensionToken.objects))
+        return engine.token_for(pk, access.with_visible(tokens, user, "execution_id"))
     except engine.SeveralWaiting as exc:
         check_tenant(user, exc.tokens[0], "execution")
+        check_visible(user, exc.tokens[0], "suspension or execution")
         raise Problem(
             409,
             "This execution waits on several suspensions; answer one by its token id.",
@@ -78,10 +86,12 @@ def find_token(user, raw_id: str) -> SuspensionToken:
         ) from None
     except engine.NotFound:
         pass
-    execution = Execution.objects.only("tenant_id", "state").filter(pk=pk).first()
+    executions = access.with_visible(Execution.objects.only("tenant_id", "state"), user)
+    execution = executions.filter(pk=pk).first()
     if execution is None:
         raise Problem(404, "No such suspension or execution.")
     check_tenant(user, execution, "execution")
+    check_visible(user, execution, "suspension or execution")
     raise Problem(
         409,
         "This execution is not waiting for an answer.",

@@ -1,4 +1,4 @@
-"""The API's inbox: waiting suspensions of the user's tenants, one at a time too."""
+"""The API's inbox: waiting suspensions the user may see, one at a time too."""
 
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema
@@ -7,13 +7,13 @@ from rest_framework.response import Response
 
 from approvals import access
 from approvals.api import docs, payloads
-from approvals.api.common import ApiView, Problem, parse_uuid
+from approvals.api.common import ApiView, Problem, check_visible, parse_uuid
 from flows import engine
 from flows.models import SuspensionToken
 
 
 class SuspensionListView(ApiView):
-    """Open suspensions of the user's tenants; `?assigned=me`: those they may answer."""
+    """Open suspensions the user may see; `?assigned=me`: those they may answer."""
 
     @extend_schema(**docs.SUSPENSIONS)
     def get(self, request):
@@ -42,12 +42,13 @@ class SuspensionDetailView(ApiView):
 
     @extend_schema(**docs.SUSPENSION)
     def get(self, request, id):
-        token = (
-            payloads.with_received(payloads.with_execution(SuspensionToken.objects))
-            .filter(pk=parse_uuid(id, "suspension"))
-            .first()
+        tokens = payloads.with_received(
+            payloads.with_execution(SuspensionToken.objects)
         )
+        tokens = access.with_visible(tokens, request.user, "execution_id")
+        token = tokens.filter(pk=parse_uuid(id, "suspension")).first()
         if token is None:
             raise Problem(404, "No such suspension.")
         access.check_tenant(request.user, token)
+        check_visible(request.user, token, "suspension")
         return Response(payloads.suspension_detail(token))

@@ -6,6 +6,8 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
+from approvals import access
+
 register = template.Library()
 
 # Bootstrap badge classes by state; the badge always shows the state's name too.
@@ -31,6 +33,12 @@ _STATE_BADGES = {
 def pretty_json(value) -> str:
     """Indented JSON for a <pre> block (autoescaped by the template)."""
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+
+
+@register.filter
+def assignee_text(assignees) -> str:
+    """A token's assignees in words: "ann or members of managers"."""
+    return access.describe(assignees)
 
 
 @register.filter
