@@ -36,6 +36,10 @@ def test_demo_sets_up_tenant_users_and_flows_twice_without_duplicates(shell_disa
     assert not users["employee"].groups.exists()
     assert set(tenant.members.values_list("username", flat=True)) == set(users)
     assert authenticate(username="manager", password=PASSWORD) is not None
+    users = {u.username: u for u in get_user_model().objects.all()}  # fresh caches
+    assert users["admin"].has_perm("flows.view_execution")
+    assert not users["manager"].has_perm("flows.view_execution")
+    assert not users["employee"].has_perm("flows.view_execution")
 
     for output in (first, second):
         assert "company.team.pause_warn revision 1" in output

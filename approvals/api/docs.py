@@ -66,8 +66,10 @@ RESUME = {
         "or an execution's id (its waiting suspension). The body is the answer: "
         "`decision` and `comment` on an approval screen, the onResume fields on a "
         "form, `acknowledged` on a review. Refusals are checked in this order: "
-        "401, 404, 403 (tenant), 409, 410, 403 (not an assignee / self-approval), "
-        "400. The execution continues asynchronously; poll the `Location`.\n\n"
+        "401, 404, 403 (tenant), 404 (an execution the user may not see: neither "
+        "started, answered, assigned nor `flows.view_execution`), 409, 410, 403 "
+        "(not an assignee / self-approval), 400. The execution continues "
+        "asynchronously; poll the `Location`.\n\n"
         "With an `Idempotency-Key` header, a retry with the same key gets the first "
         "reply again (even though the suspension is consumed by then); reusing a key "
         "for another suspension is refused with 422."
@@ -136,7 +138,10 @@ RESUME = {
             "Another tenant's suspension, or the user may not answer it "
             "(not an assignee, or started the execution: self-approval)."
         ),
-        404: _error("No such suspension or execution."),
+        404: _error(
+            "No such suspension or execution, or one the user may not see (the "
+            "same body)."
+        ),
         409: _error(
             "Already consumed (resumed or cancelled), the execution is not waiting, "
             "several of its pauses wait (`waiting` lists them), "
@@ -192,13 +197,19 @@ STATUS = {
         200: s.ExecutionStatusSerializer,
         401: UNAUTHORIZED,
         403: OTHER_TENANT,
-        404: _error("No such execution."),
+        404: _error("No such execution, or one the user may not see."),
     },
 }
 
 EXECUTIONS = {
     "operation_id": "list_executions",
-    "summary": "Executions of the user's tenants, newest first",
+    "summary": "Executions the user may see, newest first",
+    "description": (
+        "In the user's tenants: those they started or answered, those with a "
+        "pause they are or were entitled to answer (assigned to them or to a "
+        "group they are in, or with no assignees), and all of them with the "
+        "`flows.view_execution` permission."
+    ),
     "parameters": [
         OpenApiParameter("state", OpenApiTypes.STR, description="e.g. PAUSED"),
         OpenApiParameter("namespace", OpenApiTypes.STR),
@@ -239,7 +250,7 @@ START = {
 
 SUSPENSIONS = {
     "operation_id": "list_suspensions",
-    "summary": "Waiting suspensions of the user's tenants (the inbox)",
+    "summary": "Waiting suspensions of the executions the user may see",
     "parameters": [
         OpenApiParameter(
             "assigned",
@@ -260,7 +271,7 @@ SUSPENSION = {
         200: s.SuspensionDetailSerializer,
         401: UNAUTHORIZED,
         403: OTHER_TENANT,
-        404: _error("No such suspension."),
+        404: _error("No such suspension, or one the user may not see."),
     },
 }
 

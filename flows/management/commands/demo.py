@@ -26,6 +26,10 @@ from flows import loader
 from flows.models import Tenant
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+# Who sees what: admin, a superuser, holds every permission, flows.view_execution
+# (every execution) included; manager sees the executions whose pauses are
+# assigned to the group managers; employee sees what they started. Both see the
+# executions of pauses without assignees (Kestra's examples have none).
 USERS = {
     "admin": {"is_superuser": True, "is_staff": True, "groups": []},
     "manager": {"is_superuser": False, "is_staff": False, "groups": ["managers"]},
@@ -104,6 +108,7 @@ def set_up_user(username: str, spec: dict, password: str):
     user.is_active = True
     user.set_password(password)
     user.save()
+    user.user_permissions.clear()  # the permissions are the ones described above
     for name in spec["groups"]:
         user.groups.add(Group.objects.get_or_create(name=name)[0])
     return user
