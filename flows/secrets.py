@@ -156,9 +156,12 @@ def _is_secret_def(item: dict) -> bool:
     )
 
 
-def require_key(definition: Any) -> None:
-    """Refuse (KeyMissing) a flow that holds a SECRET input when there is no key."""
-    field = needs_key(definition)
+def require_key(definition: dict) -> None:
+    """Refuse (KeyMissing) a flow that holds a SECRET input when there is no key.
+
+    The error names a flow input first (a JSONB definition has no key order).
+    """
+    field = needs_key(definition.get("inputs")) or needs_key(definition)
     if field and not has_key():
         raise KeyMissing(field)
 
