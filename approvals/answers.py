@@ -50,6 +50,8 @@ def validate(token: SuspensionToken, data) -> dict:
 
 def answer(user, token: SuspensionToken, values: dict, *, channel: str) -> Outcome:
     """Store a validated answer; resume the execution if it settles the pause."""
+    # Validated values come sealed; sealing again keeps them so, and seals plain ones.
+    values = screens.seal_response(token.screen, token.schema, values)
     decision = _decision(token, values)
     if token.approvals_required <= 1:
         return _settle_at_once(user, token, values, decision, channel)

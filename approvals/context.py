@@ -3,11 +3,16 @@
 import hashlib
 import json
 
+from flows import secrets
 from flows.models import SuspensionToken, TaskRun
 
 
 def approval_context(token: SuspensionToken) -> dict:
-    """Flow, execution inputs, earlier outputs, message, deadline: JSON-safe."""
+    """Flow, execution inputs, earlier outputs, message, deadline: JSON-safe.
+
+    Secrets show as ******, so the snapshot stored with an answer (and its hash)
+    holds none.
+    """
     execution = token.execution
     runs = TaskRun.objects.filter(
         execution_id=execution.pk, state__in=TaskRun.DONE
@@ -19,8 +24,8 @@ def approval_context(token: SuspensionToken) -> dict:
             "revision": execution.revision.revision,
         },
         "execution": str(execution.pk),
-        "inputs": execution.inputs,
-        "outputs": dict(runs),
+        "inputs": secrets.mask(execution.inputs),
+        "outputs": secrets.mask(dict(runs)),
         "message": token.message,
         "deadline": token.expires_at.isoformat() if token.expires_at else None,
     }

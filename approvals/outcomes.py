@@ -29,7 +29,7 @@ from django.utils.dateparse import parse_datetime
 
 from approvals.answers import APPROVING
 from approvals.models import Answer
-from flows import screens
+from flows import screens, secrets
 from flows.models import Execution, SuspensionToken, TaskRun
 from flows.tasks.approval import APPROVED, Approval
 
@@ -115,7 +115,7 @@ def of_token(token: SuspensionToken, answers: Iterable[Answer] = ()) -> Verdict 
     if token.state != S.RESUMED:
         return None
     response = token.response if isinstance(token.response, dict) else {}
-    comment = str(response.get("comment") or "").strip()
+    comment = str(secrets.mask(response.get("comment")) or "").strip()
     kind = SCREEN_KINDS.get(token.screen, "approved")
     if kind == "approved" and response.get("decision") == screens.DECISIONS[1]:
         denied = token.options.get("kind") == "approval"

@@ -212,6 +212,9 @@ SIGNOFF_OUTBOUND_REWRITES = dict(
     if "=" in pair
 )
 SIGNOFF_BASE_URL = env_str("SIGNOFF_BASE_URL", "http://127.0.0.1:8000")
+# Fernet key(s) for SECRET inputs and answers at rest; comma-separated to rotate
+# (the first encrypts, all decrypt). See flows/secrets.py.
+SIGNOFF_ENCRYPTION_KEY = env_str("SIGNOFF_ENCRYPTION_KEY")
 
 LOGGING = {
     "version": 1,

@@ -1,8 +1,14 @@
-"""Admin: everything inspectable, engine-owned fields read-only, engine actions."""
+"""Admin: everything inspectable, engine-owned fields read-only, engine actions.
+
+JSON that may hold secrets (inputs, outputs, responses, event data) is shown
+through masked(): a secret is ******, as on every page.
+"""
+
+import json
 
 from django.contrib import admin, messages
 
-from flows import engine
+from flows import engine, secrets
 from flows.models import (
     Execution,
     ExecutionEvent,
@@ -12,6 +18,17 @@ from flows.models import (
     TaskRun,
     Tenant,
 )
+
+
+def masked(field: str):
+    """A read-only admin column showing the JSON field `field` with secrets masked."""
+
+    @admin.display(description=field.replace("_", " "))
+    def show(model_admin, obj):
+        value = secrets.mask(getattr(obj, field))
+        return json.dumps(value, indent=1, ensure_ascii=False, default=str)
+
+    return show
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -76,11 +93,12 @@ class TaskRunInline(ReadOnlyInline):
         "attempt",
         "started_at",
         "ended_at",
-        "outputs",
+        "shown_outputs",
         "error",
     ]
     readonly_fields = fields
     ordering = ["started_at"]
+    shown_outputs = masked("outputs")
 
 
 class TokenInline(ReadOnlyInline):
@@ -94,9 +112,10 @@ class TokenInline(ReadOnlyInline):
         "resolved_by_name",
         "resolved_at",
         "channel",
-        "response",
+        "shown_response",
     ]
     readonly_fields = fields
+    shown_response = masked("response")
 
 
 class EventInline(ReadOnlyInline):
@@ -109,10 +128,11 @@ class EventInline(ReadOnlyInline):
         "to_state",
         "actor_name",
         "channel",
-        "data",
+        "shown_data",
     ]
     readonly_fields = fields
     show_change_link = False
+    shown_data = masked("data")
 
 
 @admin.register(Execution)
@@ -128,7 +148,7 @@ class ExecutionAdmin(admin.ModelAdmin):
         "flow",
         "revision",
         "state",
-        "inputs",
+        "shown_inputs",
         "labels",
         "created_by",
         "created_at",
@@ -136,7 +156,9 @@ class ExecutionAdmin(admin.ModelAdmin):
         "ended_at",
         "lease_until",
     ]
+    exclude = ["inputs"]
     inlines = [TaskRunInline, TokenInline, EventInline]
+    shown_inputs = masked("inputs")
     actions = ["cancel_executions"]
 
     def has_add_permission(self, request):
@@ -167,7 +189,7 @@ class SuspensionTokenAdmin(admin.ModelAdmin):
     list_filter = ["state", "screen", "tenant", "channel"]
     list_select_related = ["execution"]
     search_fields = ["id", "execution__id"]
-    exclude = ["secret_hash"]
+    exclude = ["secret_hash", "response"]
     readonly_fields = [
         "id",
         "tenant",
@@ -187,8 +209,9 @@ class SuspensionTokenAdmin(admin.ModelAdmin):
         "resolved_by",
         "resolved_by_name",
         "channel",
-        "response",
+        "shown_response",
     ]
+    shown_response = masked("response")
 
     def has_add_permission(self, request):
         return False
@@ -207,7 +230,12 @@ class ExecutionEventAdmin(admin.ModelAdmin):
     ]
     list_filter = ["subject", "to_state", "channel"]
     search_fields = ["execution__id", "subject_id", "actor_name"]
-    readonly_fields = [f.name for f in ExecutionEvent._meta.fields]
+    exclude = ["data"]
+    readonly_fields = [
+        *(f.name for f in ExecutionEvent._meta.fields if f.name != "data"),
+        "shown_data",
+    ]
+    shown_data = masked("data")
 
     def has_add_permission(self, request):
         return False

@@ -6,6 +6,10 @@ class FlowsConfig(AppConfig):
     verbose_name = "Flows and executions"
 
     def ready(self):
-        from flows import sweeper
+        from django.core import checks
+
+        from flows import secrets, sweeper
 
         sweeper.connect_to_worker_spawn()
+        checks.register(secrets.check_key_setting)
+        checks.register(secrets.check_key_deployed, deploy=True)

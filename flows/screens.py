@@ -6,7 +6,7 @@ forms from the same list, so the web screen and the API share one set of rules.
 
 import dataclasses
 
-from flows import inputs
+from flows import inputs, secrets
 from flows.inputs import InputDef, InputValidationError
 
 DECISIONS = ("Approved", "Rejected")
@@ -75,7 +75,8 @@ def validate_response(screen: str, schema: list, data, *, options=None) -> dict:
 
     On an approval screen a Reject needs none of the onResume fields (a person
     who says no is not asked for the details of a yes), and a comment is required
-    when the task's `commentRequired` says so for that decision.
+    when the task's `commentRequired` says so for that decision. SECRET fields come
+    back sealed (flows.secrets): these are the values every channel stores.
     """
     options = options or {}
     data = _with_decision_word(data, options) if screen == "approval" else data
@@ -95,7 +96,12 @@ def validate_response(screen: str, schema: list, data, *, options=None) -> dict:
         label = decision_labels(options)[DECISIONS.index(decision)]
         message = f"A comment is required when you choose “{label}”."
         raise InputValidationError({"comment": [message]})
-    return values
+    return seal_response(screen, schema, values)
+
+
+def seal_response(screen: str, schema: list, values: dict) -> dict:
+    """Answer values with their SECRET fields sealed (already sealed ones kept)."""
+    return secrets.seal(response_fields(screen, schema), values)
 
 
 def decision_labels(options: dict) -> tuple[str, str]:
@@ -123,4 +129,5 @@ def _with_decision_word(data, options: dict):
 
 def timeout_response(screen: str, schema: list) -> dict:
     """The answer used when a Pause times out with RESUME or WARN: every default."""
-    return inputs.defaults(response_fields(screen, schema))
+    fields = response_fields(screen, schema)
+    return secrets.seal(fields, inputs.defaults(fields))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flows import templating, timeouts
+from flows import secrets, templating, timeouts
 from flows.models import Execution, TaskRun
 from flows.tasks import get_task_type
 from flows.tasks.base import Done, SleepUntil, StepContext, Suspend, TaskError
@@ -28,6 +28,8 @@ class Step:
     lease_until: datetime | None = None
     run: TaskRun | None = None
     loop: tuple = ()
+    # The plaintext of every secret the variables hold: scrubbed from what it writes.
+    secrets: frozenset = frozenset()
 
 
 @dataclass
@@ -44,13 +46,19 @@ def runs_inline(task: dict) -> bool:
     return task_type is not None and task_type.runs_inline
 
 
-def build_variables(execution: Execution, runs: dict[str, TaskRun]) -> dict:
-    """The names expressions may use, except task/taskrun (set per step)."""
+def build_variables(
+    execution: Execution, runs: dict[str, TaskRun], known: set | None = None
+) -> dict:
+    """The names expressions may use, except task/taskrun (set per step).
+
+    The only place secrets are decrypted: tasks read SECRET inputs and answers in
+    clear; `known` collects their plaintexts.
+    """
     definition = execution.revision.definition
     flow = execution.flow
     return {
-        "inputs": execution.inputs,
-        "outputs": outputs_of(runs.values()),
+        "inputs": secrets.reveal(execution.inputs, known),
+        "outputs": secrets.reveal(outputs_of(runs.values()), known),
         "flow": {
             "id": flow.flow_id,
             "namespace": flow.namespace,

@@ -1,5 +1,6 @@
 """Shared fixtures: tenants, users, flows from YAML, and the engine run in-process."""
 
+import os
 import textwrap
 import uuid
 from pathlib import Path
@@ -19,12 +20,20 @@ from tests.worker_support import (
     start_qcluster,
 )
 
+# The tests' Fernet key (base64 of 32 fixed bytes); never use it anywhere else.
+TEST_ENCRYPTION_KEY = "c2lnbm9mZiB0ZXN0IGtleSwgbmV2ZXIgZm9yIHVzZSE="
+
 
 def pytest_configure(config):
-    """Hash test passwords fast: PBKDF2 at full strength was most of the suite."""
+    """Hash test passwords fast: PBKDF2 at full strength was most of the suite.
+
+    Secrets are encrypted under the tests' key, here and in qcluster subprocesses.
+    """
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    os.environ.setdefault("SIGNOFF_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY)
+    settings.SIGNOFF_ENCRYPTION_KEY = os.environ["SIGNOFF_ENCRYPTION_KEY"]
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,7 @@ empty they keep the default. Flows and cases come from tests/input_cases.py.
 import pytest
 from django.urls import reverse
 
+from flows import secrets
 from flows.models import Execution, SuspensionToken
 from tests.api_support import resume_url
 from tests.input_cases import (
@@ -27,14 +28,16 @@ REQUIRED = pytest.mark.parametrize(
 
 
 def started_inputs(response) -> dict:
+    """The stored inputs, in clear (a SECRET one is stored sealed)."""
     assert response.status_code in (201, 302), response.content
-    return Execution.objects.get().inputs
+    return secrets.reveal(Execution.objects.get().inputs)
 
 
 def answered(token) -> dict:
+    """The stored answer, in clear."""
     token.refresh_from_db()
     assert token.state == SuspensionToken.State.RESUMED
-    return token.response
+    return secrets.reveal(token.response)
 
 
 # -- API: start -----------------------------------------------------------------

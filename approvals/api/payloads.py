@@ -7,7 +7,7 @@ from approvals import outcomes
 from approvals.answers import APPROVING
 from approvals.api.common import iso, resume_url, status_url
 from approvals.models import Answer
-from flows import inputs, screens, steps
+from flows import inputs, screens, secrets, steps
 from flows.models import Execution, SuspensionToken, TaskRun
 
 # Executions carry their revision's whole definition and source; no body needs them.
@@ -74,8 +74,8 @@ def execution_status(
     return {
         **execution_summary(execution),
         "outcome": latest.sentence if latest else None,
-        "inputs": execution.inputs,
-        "outputs": steps.outputs_of(runs),
+        "inputs": secrets.mask(execution.inputs),
+        "outputs": secrets.mask(steps.outputs_of(runs)),
         "taskRuns": [
             {
                 "taskId": run.task_id,
@@ -161,4 +161,5 @@ def approvals(token: SuspensionToken) -> dict:
 
 def expected(token: SuspensionToken) -> list[dict]:
     """The answer's fields: the screen's own, then the Pause's onResume inputs."""
-    return inputs.to_schema(screens.response_fields(token.screen, token.schema))
+    fields = screens.response_fields(token.screen, token.schema)
+    return secrets.mask_schema(inputs.to_schema(fields))

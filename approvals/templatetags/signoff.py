@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
 from approvals import access
+from flows import secrets
 
 register = template.Library()
 
@@ -31,8 +32,16 @@ _STATE_BADGES = {
 
 @register.filter
 def pretty_json(value) -> str:
-    """Indented JSON for a <pre> block (autoescaped by the template)."""
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    """Indented JSON for a <pre> block (autoescaped), secrets shown as ******."""
+    return json.dumps(
+        secrets.mask(value), indent=2, sort_keys=True, ensure_ascii=False, default=str
+    )
+
+
+@register.filter
+def masked(value):
+    """A stored value as people see it: a secret is ******."""
+    return secrets.mask(value)
 
 
 @register.filter

@@ -1,12 +1,14 @@
 """Recording what a step did: done, sleeping, suspended, failed (or retrying).
 
 Every write is conditional on the attempt that ran the step, so a lost worker's
-late result is never recorded over the attempt that retook it.
+late result is never recorded over the attempt that retook it. What a step writes
+is rid of the secrets it could read: logs, errors and messages show ******, and an
+output string that holds a secret is stored sealed (flows.secrets).
 """
 
 from django.conf import settings
 
-from flows import retry, steps, walker
+from flows import retry, secrets, steps, walker
 from flows.engine.transitions import E, S, T, audit, move_run, now
 from flows.models import Execution, SuspensionToken, TaskRun, TokenAssignee
 from flows.tasks.base import Done, SleepUntil, Suspend
@@ -25,8 +27,8 @@ def record(execution: Execution, step: steps.Step, outcome: steps.Outcome) -> No
             run,
             target,
             owner=step.attempt,
-            outputs=outcome.outputs,
-            logs=outcome.logs,
+            outputs=secrets.seal_derived(outcome.outputs, step.secrets),
+            logs=secrets.scrub(outcome.logs, step.secrets),
             ended_at=now(),
             lease_until=None,
         )
@@ -45,6 +47,7 @@ def record(execution: Execution, step: steps.Step, outcome: steps.Outcome) -> No
 def fail(execution, step: steps.Step, error: str) -> None:
     """A failed attempt: retry later, or end FAILED (WARNING with allowFailure)."""
     run, moment = step.run, now()
+    error = secrets.scrub(error, step.secrets)
     wait = retry.next_wait(step.task.get("retry"), step.attempt, run.started_at, moment)
     if wait is not None:
         move_run(
@@ -77,7 +80,7 @@ def suspend(execution: Execution, step: steps.Step, pause: Suspend) -> None:
         step.run,
         T.PAUSED,
         owner=step.attempt,
-        logs=pause.logs,
+        logs=secrets.scrub(pause.logs, step.secrets),
         lease_until=None,
     ):
         return
@@ -87,7 +90,7 @@ def suspend(execution: Execution, step: steps.Step, pause: Suspend) -> None:
         task_run_id=step.task_run_id,
         screen=pause.screen,
         schema=pause.schema,
-        message=pause.message,
+        message=secrets.scrub(pause.message, step.secrets),
         assignees=pause.assignees,
         approvals_required=pause.approvals_required,
         allow_self_approval=pause.allow_self_approval,

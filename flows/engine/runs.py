@@ -11,7 +11,7 @@ import time
 
 from django.conf import settings
 
-from flows import inputs, steps, templating, walker
+from flows import inputs, secrets, steps, templating, walker
 from flows.engine import endings, recording
 from flows.engine.heartbeat import heartbeat
 from flows.engine.transitions import (
@@ -42,11 +42,13 @@ def start_execution(
 ) -> Execution:
     """Validate the inputs against the flow's latest revision and queue a new run.
 
-    Raises inputs.InputValidationError naming each bad input.
+    Raises inputs.InputValidationError naming each bad input, or its subclass
+    secrets.KeyMissing when the flow holds a SECRET input and there is no key.
     """
     revision = flow.revisions.get(revision=flow.latest_revision)
+    secrets.require_key(revision.definition)
     definitions = inputs.parse_definitions(revision.definition.get("inputs") or [])
-    values = inputs.validate(definitions, data or {})
+    values = secrets.seal(definitions, inputs.validate(definitions, data or {}))
     with atomic():
         execution = Execution.objects.create(
             tenant_id=flow.tenant_id,
@@ -189,12 +191,14 @@ def _claim(execution, runs, action) -> steps.Step | None:
 
 
 def _step(execution, runs, task, run) -> steps.Step:
+    known: set[str] = set()
     return steps.Step(
         execution_id=execution.pk,
         task_run_id=run.pk,
         attempt=run.attempt,
         task=task,
-        variables=steps.build_variables(execution, runs),
+        variables=steps.build_variables(execution, runs, known),
+        secrets=frozenset(known),
         started_at=run.started_at,
         lease_until=run.lease_until,
         run=run,
@@ -206,9 +210,8 @@ def _start_run(execution, runs, action: walker.Start, moment) -> TaskRun:
     task = action.task
     state, error = T.RUNNING, ""
     if "runIf" in task:
-        variables = steps.step_variables(
-            _step(execution, runs, task, _draft(action, moment))
-        )
+        draft = _step(execution, runs, task, _draft(action, moment))
+        variables = steps.step_variables(draft)
         try:
             state = (
                 T.RUNNING
@@ -216,7 +219,7 @@ def _start_run(execution, runs, action: walker.Start, moment) -> TaskRun:
                 else T.SKIPPED
             )
         except templating.RenderError as exc:
-            state, error = T.FAILED, str(exc)
+            state, error = T.FAILED, secrets.scrub(str(exc), draft.secrets)
     flowable = get_task_type(task["type"]).flowable
     run = TaskRun.objects.create(
         execution=execution,
@@ -305,6 +308,7 @@ def _begin_flowable(execution, step: steps.Step) -> None:
     if isinstance(begun, Suspend):
         recording.suspend(execution, step, begun)
         return
+    begun = secrets.seal_derived(begun, step.secrets)
     TaskRun.objects.filter(pk=step.task_run_id).update(outputs=begun)
     step.run.outputs = begun
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Q
 
-from flows import screens
+from flows import screens, secrets
 from flows.engine.endings import end_early
 from flows.engine.errors import AlreadyConsumed, Expired, NotFound, SeveralWaiting
 from flows.engine.transitions import (
@@ -91,7 +91,12 @@ def consume(
     channel: str = "api",
     extra_outputs: dict | None = None,
 ) -> SuspensionToken:
-    """Consume a waiting token with already validated values and act on the answer."""
+    """Consume a waiting token with already validated values and act on the answer.
+
+    Values from screens.validate_response come sealed; plain SECRET ones are sealed
+    here, so no caller stores one in clear.
+    """
+    values = screens.seal_response(token.screen, token.schema, values)
     moment = now()
     answered = {
         "resolved_at": moment,
@@ -178,7 +183,9 @@ def _answer_outcome(token, values: dict, by: str):
     if token.screen == SuspensionToken.Screen.APPROVAL and (
         values.get("decision") == REJECTED
     ):
-        comment = f": {values['comment']}" if values.get("comment") else ""
+        comment = (
+            f": {secrets.mask(values['comment'])}" if values.get("comment") else ""
+        )
         behavior = token.options.get("rejectBehavior", "CANCEL")
         return approval.settlement(behavior, T.SUCCESS, f"rejected by {by}{comment}")
     return approval.settlement("CONTINUE", T.SUCCESS, "")

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
+from flows import secrets
 from flows.engine.errors import IllegalMove
 from flows.models import Execution, ExecutionEvent, SuspensionToken, TaskRun
 
@@ -89,7 +90,11 @@ def atomic() -> Iterator[None]:
 def audit(
     execution_id, model, pk, source, target, *, actor=None, channel="", data=None
 ) -> None:
-    """Write (or queue, inside atomic()) one event of the trail."""
+    """Write (or queue, inside atomic()) one event of the trail.
+
+    Secrets are kept as ******: the trail records that a secret was given, never
+    the secret, so no key is ever needed to read (or verify) it.
+    """
     event = ExecutionEvent(
         execution_id=execution_id,
         subject=SUBJECTS[model],
@@ -100,7 +105,7 @@ def audit(
         actor_name=actor_name(actor),
         channel=channel,
         at=now(),
-        data=data or {},
+        data=secrets.mask(data or {}),
     )
     pending = _pending_events.get()
     if pending is None:

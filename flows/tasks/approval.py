@@ -6,6 +6,7 @@ deadline, is stored in its outputs as APPROVED, DENIED or EXPIRED; `onApprove` o
 `expireBehavior`.
 """
 
+from flows import secrets
 from flows.tasks.base import Lane, Property, Settlement, StepContext
 from flows.tasks.flowable import Flowable, _lane, is_truthy
 from flows.tasks.pause import COMMENT_RULES, PEOPLE_PROPERTIES, check_people, suspend
@@ -136,5 +137,6 @@ def describe(outputs: dict) -> str:
     if decision == EXPIRED:
         return "the approval expired"
     words = "approved" if decision == APPROVED else "denied"
-    comment = f": {outputs['comment']}" if outputs.get("comment") else ""
+    comment = outputs.get("comment")
+    comment = f": {secrets.mask(comment)}" if comment else ""
     return f"{words} by {outputs.get('by') or 'someone'}{comment}"

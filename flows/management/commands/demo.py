@@ -1,7 +1,9 @@
 """Set up a demo tenant, users and the example flows, then run web and worker.
 
 Running it again is harmless: rows are reused, unchanged flows keep their
-revision, and the logins printed at the end always work.
+revision, and the logins printed at the end always work. Secrets are encrypted
+with SIGNOFF_ENCRYPTION_KEY, or else with a key the demo writes once into
+var/encryption.key (mode 0600) and hands to the web server and the worker.
 """
 
 import json
@@ -23,9 +25,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from flows import loader
+from flows import secrets as flow_secrets
 from flows.models import Tenant
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+KEY_FILE = "encryption.key"
 # Who sees what: admin, a superuser, holds every permission, flows.view_execution
 # (every execution) included; manager sees the executions whose pauses are
 # assigned to the group managers; employee sees what they started. Both see the
@@ -51,6 +55,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         call_command("migrate", verbosity=0, interactive=False)
+        self.stdout.write(use_encryption_key())
         tenant, logins = set_up_tenant(options["password"])
         self.print_flows(loader.load_paths(tenant, [EXAMPLES_DIR]))
         self.print_logins(options["host"], options["port"], logins)
@@ -73,6 +78,29 @@ class Command(BaseCommand):
         self.stdout.write(f"\nSignoff: {url}\nAdmin:   {url}admin/\nLogins:")
         for username, password in logins.items():
             self.stdout.write(f"  {username} / {password}")
+
+
+def use_encryption_key() -> str:
+    """Use SIGNOFF_ENCRYPTION_KEY or the demo's key file; say which, never the key."""
+    if settings.SIGNOFF_ENCRYPTION_KEY:
+        return "Secrets: encrypted with SIGNOFF_ENCRYPTION_KEY."
+    path = key_file(Path(settings.VAR_DIR))
+    key = path.read_text().strip()
+    settings.SIGNOFF_ENCRYPTION_KEY = key
+    os.environ["SIGNOFF_ENCRYPTION_KEY"] = key  # the web server and worker inherit it
+    return f"Secrets: encrypted with the key in {path}."
+
+
+def key_file(var_dir: Path) -> Path:
+    """var/encryption.key, written once with a new Fernet key, readable by us only."""
+    path = var_dir / KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path
+    with os.fdopen(fd, "w") as out:
+        out.write(flow_secrets.new_key() + "\n")
+    return path
 
 
 def describe_error(error: Exception) -> str:
