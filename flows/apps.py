@@ -6,6 +6,9 @@ class FlowsConfig(AppConfig):
     verbose_name = "Flows and executions"
 
     def ready(self):
-        from flows import sweeper
+        from django.db.backends.signals import connection_created
+
+        from flows import retention, sweeper
 
         sweeper.connect_to_worker_spawn()
+        connection_created.connect(retention.define_sqlite_flag)
