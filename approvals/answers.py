@@ -5,6 +5,10 @@ and, when it completes the quorum (or rejects), the token is consumed through
 flows.engine. A single-approver token is decided by the engine's conditional UPDATE
 alone; a quorum locks the execution, then the token (the engine's lock order), so
 concurrent approvers are counted one at a time and the execution resumes once.
+
+Every answer is an event of the audit trail: the one that settles the token is
+the token's RESUMED event (engine.consume), an answer that leaves it waiting (a
+partial quorum) is a WAITING -> WAITING event (engine.record_answer).
 """
 
 from dataclasses import dataclass
@@ -72,7 +76,12 @@ def _settle_at_once(user, token, values, decision, channel) -> Outcome:
     # is then saved, so no lock and no savepoint are needed on this path.
     answer = _new_answer(user, token, values, decision, channel)
     engine.consume(
-        token, values, actor=user, channel=channel, extra_outputs=_summary([answer])
+        token,
+        values,
+        actor=user,
+        channel=channel,
+        extra_outputs=_summary([answer]),
+        answer=_event_data(answer, int(decision in APPROVING), 1),
     )
     answer.save(force_insert=True)
     return Outcome(answer, resumed=True, approvals=1, required=token.approvals_required)
@@ -88,9 +97,19 @@ def _count_towards_quorum(user, token, values, decision, channel) -> Outcome:
     approvals = sum(a.decision in APPROVING for a in given)
     rejected = decision == Answer.Decision.REJECTED
     resumed = rejected or approvals >= token.approvals_required
+    event = _event_data(answer, approvals, token.approvals_required)
     if resumed:
         extra = _summary(given)
-        engine.consume(token, values, actor=user, channel=channel, extra_outputs=extra)
+        engine.consume(
+            token,
+            values,
+            actor=user,
+            channel=channel,
+            extra_outputs=extra,
+            answer=event,
+        )
+    else:
+        engine.record_answer(token, actor=user, channel=channel, data=event)
     return Outcome(answer, resumed, approvals, token.approvals_required)
 
 
@@ -117,6 +136,18 @@ def _record(user, token, values, decision, channel) -> Answer:
     except IntegrityError as exc:
         raise AlreadyAnswered(f"{user.get_username()} already answered this") from exc
     return answer
+
+
+def _event_data(answer: Answer, approvals: int, required: int) -> dict:
+    """The answer as the audit trail keeps it: who, what, how, and what they saw."""
+    return {
+        "by": answer.user.get_username(),
+        "decision": answer.decision,
+        "channel": answer.channel,
+        "shown_hash": answer.shown_hash,
+        "approvals": approvals,
+        "required": required,
+    }
 
 
 def _summary(answers: list[Answer]) -> dict:

@@ -78,8 +78,10 @@ def main() -> None:
     from flows import engine, loader
     from flows.models import Execution, SuspensionToken, TaskRun, Tenant
 
-    tenant, _ = Tenant.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
-    Execution.objects.filter(tenant=tenant).delete()
+    # A tenant of its own per run: the audit trail is append-only, so an earlier
+    # run's executions stay (manage.py purge removes them once they finished).
+    slug = f"bench-{time.strftime('%Y%m%d%H%M%S')}"
+    tenant = Tenant.objects.create(slug=slug, name="Bench")
     OrmQ.objects.all().delete()  # wake-ups left by an earlier, interrupted run
     flow = loader.load_flow(tenant, FLOW).flow
     worker = start_worker(database_url, args.workers)

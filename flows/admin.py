@@ -1,14 +1,19 @@
-"""Admin: everything inspectable, engine-owned fields read-only, engine actions.
+"""Admin: everything inspectable, nothing that could break an execution or its trail.
 
-JSON that may hold secrets (inputs, outputs, responses, event data) is shown
-through masked(): a secret is ******, as on every page.
+Executions, task runs, tokens and events are read-only pages (no add, change or
+delete: the audit trail is append-only and `manage.py purge` is the one way rows
+go); the cancel action goes through the engine. A flow is added or changed as
+YAML through flows.loader, each change a new revision. JSON that may hold secrets
+(inputs, outputs, responses, event data) is shown through masked(): a secret is
+******, as on every page.
 """
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
 
-from flows import engine, secrets
+from flows import engine, loader, secrets
 from flows.models import (
     Execution,
     ExecutionEvent,
@@ -42,6 +47,22 @@ class ReadOnlyInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A page to look at: no add, no change (so no Save buttons), no delete."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
@@ -56,18 +77,106 @@ class FlowRevisionInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class FlowSourceForm(forms.ModelForm):
+    """A flow as YAML, validated by flows.loader; saved as a new revision."""
+
+    source = forms.CharField(
+        label="YAML",
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 24, "cols": 100, "spellcheck": "false"}),
+        help_text="The flow definition. Saving a changed definition makes a new "
+        "revision; executions keep the revision they started with.",
+    )
+
+    class Meta:
+        model = Flow
+        fields = ["tenant"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.definition = None
+        if self.instance.pk:
+            latest = self.instance.revisions.order_by("-revision").first()
+            self.fields["source"].initial = latest.source if latest else ""
+
+    def clean(self):
+        cleaned = super().clean()
+        source = cleaned.get("source")
+        if source is None:
+            return cleaned
+        try:
+            self.definition = loader.parse_flow(source, "YAML")
+        except loader.FlowDefinitionError as exc:
+            self.add_error("source", [_by_line(p) for p in exc.problems])
+            return cleaned
+        if self.instance.pk and (
+            self.definition["namespace"],
+            self.definition["id"],
+        ) != (self.instance.namespace, self.instance.flow_id):
+            self.add_error(
+                "source",
+                f"This page is flow {self.instance}; the YAML defines "
+                f"{self.definition['namespace']}.{self.definition['id']} (add it as "
+                "a new flow instead).",
+            )
+        return cleaned
+
+
+def _by_line(problem) -> str:
+    where = f"line {problem.line}: " if problem.line else ""
+    task = f"task '{problem.task_id}': " if problem.task_id is not None else ""
+    return f"{where}{task}{problem.message}"
+
+
 @admin.register(Flow)
 class FlowAdmin(admin.ModelAdmin):
+    form = FlowSourceForm
     list_display = ["__str__", "tenant", "latest_revision", "is_paused", "updated_at"]
     list_filter = ["tenant", "namespace", "is_paused"]
     list_select_related = ["tenant"]
     search_fields = ["namespace", "flow_id", "description"]
-    readonly_fields = ["tenant", "namespace", "flow_id", "latest_revision", "is_paused"]
     inlines = [FlowRevisionInline]
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["tenant", "source"]
+        return [*self.get_readonly_fields(request, obj), "source"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["tenant", "namespace", "flow_id", "latest_revision", "is_paused"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # its revisions and executions are history
+
+    def save_form(self, request, form, change):
+        tenant = form.instance.tenant if change else form.cleaned_data["tenant"]
+        source = form.cleaned_data["source"]
+        result = loader.save_flow(tenant, source, form.definition)
+        if result.created_revision:
+            note = f"{result.flow} saved as revision {result.revision.revision}."
+        else:
+            note = f"{result.flow} unchanged: revision {result.revision.revision}."
+        self.message_user(request, note, messages.INFO)
+        form.note = note
+        return result.flow
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        return form.note  # the history says which revision it made
+
+    def save_model(self, request, obj, form, change):
+        pass  # flows.loader saved it, in save_form
+
+    def save_related(self, request, form, formsets, change):
+        pass  # revisions are never edited in place
 
 
 @admin.register(FlowRevision)
-class FlowRevisionAdmin(admin.ModelAdmin):
+class FlowRevisionAdmin(ReadOnlyAdmin):
     list_display = ["flow", "revision", "created_at"]
     list_select_related = ["flow"]
     search_fields = ["flow__namespace", "flow__flow_id"]
@@ -79,9 +188,6 @@ class FlowRevisionAdmin(admin.ModelAdmin):
         "definition",
         "created_at",
     ]
-
-    def has_add_permission(self, request):
-        return False
 
 
 class TaskRunInline(ReadOnlyInline):
@@ -136,7 +242,7 @@ class EventInline(ReadOnlyInline):
 
 
 @admin.register(Execution)
-class ExecutionAdmin(admin.ModelAdmin):
+class ExecutionAdmin(ReadOnlyAdmin):
     list_display = ["id", "flow", "state", "tenant", "created_at", "ended_at"]
     list_filter = ["state", "tenant", "flow__namespace", "flow"]
     list_select_related = ["flow", "tenant"]
@@ -155,16 +261,18 @@ class ExecutionAdmin(admin.ModelAdmin):
         "started_at",
         "ended_at",
         "lease_until",
+        "last_event_seq",
+        "last_event_hash",
     ]
     exclude = ["inputs"]
     inlines = [TaskRunInline, TokenInline, EventInline]
     shown_inputs = masked("inputs")
     actions = ["cancel_executions"]
 
-    def has_add_permission(self, request):
-        return False
+    def has_cancel_permission(self, request):
+        return request.user.has_perm("flows.change_execution")
 
-    @admin.action(description="Cancel selected executions")
+    @admin.action(description="Cancel selected executions", permissions=["cancel"])
     def cancel_executions(self, request, queryset):
         cancelled = sum(
             engine.cancel(pk, actor=request.user, channel="admin")
@@ -176,7 +284,7 @@ class ExecutionAdmin(admin.ModelAdmin):
 
 
 @admin.register(SuspensionToken)
-class SuspensionTokenAdmin(admin.ModelAdmin):
+class SuspensionTokenAdmin(ReadOnlyAdmin):
     list_display = [
         "id",
         "execution",
@@ -213,12 +321,9 @@ class SuspensionTokenAdmin(admin.ModelAdmin):
     ]
     shown_response = masked("response")
 
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(ExecutionEvent)
-class ExecutionEventAdmin(admin.ModelAdmin):
+class ExecutionEventAdmin(ReadOnlyAdmin):
     list_display = [
         "at",
         "execution",
@@ -230,15 +335,10 @@ class ExecutionEventAdmin(admin.ModelAdmin):
     ]
     list_filter = ["subject", "to_state", "channel"]
     search_fields = ["execution__id", "subject_id", "actor_name"]
+    list_select_related = ["execution"]
     exclude = ["data"]
     readonly_fields = [
         *(f.name for f in ExecutionEvent._meta.fields if f.name != "data"),
         "shown_data",
     ]
     shown_data = masked("data")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -7,9 +7,11 @@ class FlowsConfig(AppConfig):
 
     def ready(self):
         from django.core import checks
+        from django.db.backends.signals import connection_created
 
-        from flows import secrets, sweeper
+        from flows import retention, secrets, sweeper
 
         sweeper.connect_to_worker_spawn()
+        connection_created.connect(retention.define_sqlite_flag)
         checks.register(secrets.check_key_setting)
         checks.register(secrets.check_key_deployed, deploy=True)

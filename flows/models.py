@@ -116,6 +116,10 @@ class Execution(models.Model):
     # The terminal state an ending execution goes to once its `finally` tasks ran
     # (a cancel, or an Approval's CANCEL / SUCCEED); empty while it runs normally.
     ending = models.CharField(max_length=16, choices=State, blank=True)
+    # The seq and hash of the audit trail's last event (flows.trail): written with
+    # each batch of events, under this row's lock, so a missing tail shows too.
+    last_event_seq = models.PositiveIntegerField(default=0, editable=False)
+    last_event_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -326,16 +330,23 @@ class TokenAssignee(models.Model):
 
 
 class ExecutionEvent(models.Model):
-    """One row per state transition: the audit trail."""
+    """One row per state transition or answer: the audit trail, append-only.
+
+    `hash` is the sha256 of the event's content and of `prev_hash`, the hash of the
+    execution's previous event (flows.trail); a database trigger refuses UPDATE
+    and DELETE, except for the retention purge (flows.retention).
+    """
 
     class Subject(models.TextChoices):
         EXECUTION = "execution"
         TASK_RUN = "task_run"
         TOKEN = "token"
 
+    # Indexed by the (execution, seq) and (execution, at) indexes below.
     execution = models.ForeignKey(
-        Execution, on_delete=models.CASCADE, related_name="events"
+        Execution, on_delete=models.CASCADE, related_name="events", db_index=False
     )
+    seq = models.PositiveIntegerField()
     subject = models.CharField(max_length=16, choices=Subject)
     subject_id = models.CharField(max_length=64)
     from_state = models.CharField(max_length=16, blank=True)
@@ -351,9 +362,15 @@ class ExecutionEvent(models.Model):
     channel = models.CharField(max_length=32, blank=True)
     at = models.DateTimeField()
     data = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["at", "id"]
+        constraints = [
+            # One chain per execution: two writers can never fork it.
+            models.UniqueConstraint(fields=["execution", "seq"], name="event_seq_once")
+        ]
         indexes = [models.Index(fields=["execution", "at"])]
 
     def __str__(self):

@@ -25,6 +25,7 @@ from flows.engine.transitions import (
     move_execution,
     move_run,
     now,
+    track,
     wake_later,
 )
 from flows.models import Execution, Flow, TaskRun
@@ -59,6 +60,7 @@ def start_execution(
             created_by=actor,
             lease_until=now() + lease(),
         )
+        track(execution)  # a new row: its chain starts here, nobody else sees it
         audit(
             execution.pk,
             Execution,

@@ -20,6 +20,7 @@ from flows.engine.transitions import (
     T,
     actor_name,
     atomic,
+    audit,
     enqueue,
     lease,
     lock_execution,
@@ -90,11 +91,14 @@ def consume(
     actor=None,
     channel: str = "api",
     extra_outputs: dict | None = None,
+    answer: dict | None = None,
 ) -> SuspensionToken:
     """Consume a waiting token with already validated values and act on the answer.
 
     Values from screens.validate_response come sealed; plain SECRET ones are sealed
-    here, so no caller stores one in clear.
+    here, so no caller stores one in clear. `answer` (who decided what, having
+    been shown what) goes into the RESUMED event: the answer that settles a token
+    is that event, not a second one.
     """
     values = screens.seal_response(token.screen, token.schema, values)
     moment = now()
@@ -115,7 +119,7 @@ def consume(
             where=Q(expires_at__isnull=True) | Q(expires_at__gt=moment),
             actor=actor,
             channel=channel,
-            data={"response": values},
+            data={"response": values, **({"answer": answer} if answer else {})},
             **answered,
         )
         if claimed:
@@ -134,6 +138,23 @@ def consume(
     for field, value in answered.items():
         setattr(token, field, value)
     return token
+
+
+def record_answer(token: SuspensionToken, *, actor, channel: str, data: dict) -> None:
+    """Write an answer that leaves the token waiting (a partial quorum) to the trail."""
+    with atomic():
+        if lock_execution(token.execution_id, full=False) is None:
+            raise NotFound(f"no execution {token.execution_id}")
+        audit(
+            token.execution_id,
+            SuspensionToken,
+            token.pk,
+            S.WAITING,
+            S.WAITING,
+            actor=actor,
+            channel=channel,
+            data={"answer": data},
+        )
 
 
 def answer_outputs(token, values: dict, by: str, moment: datetime) -> dict:

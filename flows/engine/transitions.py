@@ -2,19 +2,23 @@
 
 Every move is a conditional UPDATE on the expected source state; its row count says
 whether it happened, and only then is an ExecutionEvent written. Events written
-inside `atomic()` are inserted together, in one statement, before the commit.
+inside `atomic()` are inserted together, in one statement, before the commit, and
+chained there (flows.trail): each links to the execution's last event, whose seq
+and hash the execution row keeps. Every writer holds that row's lock
+(lock_execution) when its events go in, so no two batches link to one event.
 """
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
-from flows import secrets
+from flows import secrets, trail
 from flows.engine.errors import IllegalMove
 from flows.models import Execution, ExecutionEvent, SuspensionToken, TaskRun
 
@@ -64,7 +68,15 @@ def now() -> datetime:
     return engine.now()
 
 
-_pending_events: ContextVar[list | None] = ContextVar("pending_events", default=None)
+@dataclass
+class _Batch:
+    """The events of one engine transaction, and where each execution's chain is."""
+
+    events: list[ExecutionEvent] = field(default_factory=list)
+    heads: dict = field(default_factory=dict)  # execution id -> (seq, hash)
+
+
+_pending: ContextVar[_Batch | None] = ContextVar("pending_events", default=None)
 
 
 @contextmanager
@@ -75,22 +87,63 @@ def atomic() -> Iterator[None]:
     propagates and rolls the whole unit back, which is what every caller wants.
     """
     with transaction.atomic(savepoint=False):
-        if _pending_events.get() is not None:
+        if _pending.get() is not None:
             yield  # an outer engine transaction writes them
             return
-        events: list[ExecutionEvent] = []
-        reset = _pending_events.set(events)
+        batch = _Batch()
+        reset = _pending.set(batch)
         try:
             yield
         finally:
-            _pending_events.reset(reset)
-        ExecutionEvent.objects.bulk_create(events)
+            _pending.reset(reset)
+        _write(batch)
+
+
+def _write(batch: _Batch) -> None:
+    """Chain the batch's events on to each execution's trail and insert them."""
+    if not batch.events:
+        return
+    chains: dict = {}
+    for event in batch.events:
+        chains.setdefault(event.execution_id, []).append(event)
+    heads = {}
+    for execution_id, events in chains.items():
+        seq, head = batch.heads.get(execution_id) or _locked_head(execution_id)
+        heads[execution_id] = (seq, *trail.link(events, seq, head))
+    ExecutionEvent.objects.bulk_create(batch.events)
+    for execution_id, (seq, last_seq, last_hash) in heads.items():
+        # Conditional on the seq linked from: a writer without the lock would
+        # fail here (and on the unique seq) rather than fork the chain.
+        if not Execution.objects.filter(pk=execution_id, last_event_seq=seq).update(
+            last_event_seq=last_seq, last_event_hash=last_hash
+        ):
+            raise RuntimeError(f"audit trail of {execution_id} moved under this write")
+
+
+def _locked_head(execution_id) -> tuple[int, str]:
+    """The chain's end for a writer that did not lock the execution itself."""
+    row = (
+        Execution.objects.select_for_update(of=("self",))
+        .filter(pk=execution_id)
+        .values_list("last_event_seq", "last_event_hash")
+        .first()
+    )
+    return row or (0, "")
+
+
+def track(execution: Execution) -> None:
+    """Note where the execution's chain ends; the caller holds (or made) its row."""
+    batch = _pending.get()
+    if batch is not None:
+        batch.heads.setdefault(
+            execution.pk, (execution.last_event_seq, execution.last_event_hash)
+        )
 
 
 def audit(
     execution_id, model, pk, source, target, *, actor=None, channel="", data=None
 ) -> None:
-    """Write (or queue, inside atomic()) one event of the trail.
+    """Queue one event of the trail; it is chained and written at the commit.
 
     Secrets are kept as ******: the trail records that a secret was given, never
     the secret, so no key is ever needed to read (or verify) it.
@@ -107,11 +160,12 @@ def audit(
         at=now(),
         data=secrets.mask(data or {}),
     )
-    pending = _pending_events.get()
-    if pending is None:
-        event.save()
-    else:
-        pending.append(event)
+    batch = _pending.get()
+    if batch is not None:
+        batch.events.append(event)
+        return
+    with atomic():
+        _pending.get().events.append(event)
 
 
 def move(
@@ -222,8 +276,19 @@ def lock_execution(execution_id, *, full: bool = True) -> Execution | None:
     if full:
         rows = rows.select_related("revision", "flow")
     else:
-        rows = rows.only("pk", "state", "ending", "revision_id", "tenant_id")
-    return rows.first()
+        rows = rows.only(
+            "pk",
+            "state",
+            "ending",
+            "revision_id",
+            "tenant_id",
+            "last_event_seq",
+            "last_event_hash",
+        )
+    execution = rows.first()
+    if execution is not None:
+        track(execution)  # read under the lock: where this write's events link on
+    return execution
 
 
 def actor_name(actor) -> str:

@@ -88,7 +88,7 @@ def backward(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0001_initial"),
-        ("flows", "0006_sweeper_lease"),
+        ("flows", "0007_event_chain"),
     ]
 
     operations = [
