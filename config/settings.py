@@ -1,9 +1,11 @@
 """Signoff settings: one module, read from the environment."""
 
+import ipaddress
 import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("SIGNOFF_VAR_DIR", BASE_DIR / "var"))
@@ -211,6 +213,22 @@ SIGNOFF_OUTBOUND_REWRITES = dict(
     for pair in env_str("SIGNOFF_OUTBOUND_REWRITES").split(",")
     if "=" in pair
 )
+
+
+def outbound_allow_list(value: str) -> list[str]:
+    """SIGNOFF_OUTBOUND_ALLOW: host names and CIDR ranges, comma-separated."""
+    entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+    for entry in entries:
+        if "/" in entry or ":" in entry:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ImproperlyConfigured(f"SIGNOFF_OUTBOUND_ALLOW: {exc}") from None
+    return entries
+
+
+# Where HTTP and webhook tasks may go besides public addresses (flows/outbound.py).
+SIGNOFF_OUTBOUND_ALLOW = outbound_allow_list(env_str("SIGNOFF_OUTBOUND_ALLOW"))
 SIGNOFF_BASE_URL = env_str("SIGNOFF_BASE_URL", "http://127.0.0.1:8000")
 
 LOGGING = {

@@ -163,6 +163,7 @@ def clusters(request, tmp_path, monkeypatch):
         "SIGNOFF_WORKERS": "1",
         "SIGNOFF_QUEUE_NAME": queue,
         "SIGNOFF_HTTP_TIMEOUT_SECONDS": "60",
+        "SIGNOFF_OUTBOUND_ALLOW": "127.0.0.1",  # the tests' slow_server
     }
     monkeypatch.setattr(Conf, "SYNC", False)  # enqueue for real
     monkeypatch.setattr(Conf, "CLUSTER_NAME", queue)
