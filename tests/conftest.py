@@ -21,10 +21,26 @@ from tests.worker_support import (
 
 
 def pytest_configure(config):
-    """Hash test passwords fast: PBKDF2 at full strength was most of the suite."""
+    """Hash test passwords fast: PBKDF2 at full strength was most of the suite.
+
+    Static files by their plain names, served by the finders: a manifest that a
+    demo's collectstatic left in var/static must not rename them.
+
+    The qcluster subprocesses get the test run's SECRET_KEY (django-q2 signs the
+    queued tasks with it, and without DEBUG settings refuse to start without one).
+    """
+    import os
+
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
+    }
+    os.environ.setdefault("SECRET_KEY", settings.SECRET_KEY)
 
 
 @pytest.fixture(autouse=True)
