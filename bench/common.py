@@ -14,6 +14,8 @@ BATCH = 5000
 def setup_django() -> None:
     """Configure Django for DATABASE_URL and create the tables."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # A local benchmark, not production; its gunicorn and qcluster inherit it.
+    os.environ.setdefault("SECRET_KEY", f"bench-{os.urandom(24).hex()}")
     import django
 
     django.setup()

@@ -1,9 +1,15 @@
 """Signoff settings: one module, read from the environment."""
 
+import ipaddress
 import os
+import secrets
+import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("SIGNOFF_VAR_DIR", BASE_DIR / "var"))
@@ -26,13 +32,74 @@ def env_float(name: str, default: float) -> float:
     return float(value) if value else default
 
 
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+def secret_key() -> str:
+    """SECRET_KEY from the environment; refused without it unless this is a local run.
+
+    DEBUG, `manage.py demo` and the test run use a random key kept in var/ (the
+    demo hands it to its web server and worker).
+    """
+    key = env_str("SECRET_KEY")
+    if key:
+        return key
+    if DEBUG or sys.argv[1:2] == ["demo"] or "pytest" in sys.modules:
+        return local_secret_key(VAR_DIR / "secret_key")
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set. Set SECRET_KEY to a long random value, e.g. "
+        "the output of: python -c 'import secrets; print(secrets.token_urlsafe(50))' "
+        "(or DEBUG=true on a development machine)."
+    )
+
+
+def local_secret_key(path: Path) -> str:
+    """A random key made once under var/, readable by its owner only.
+
+    Written aside and linked into place, so processes starting together agree.
+    """
+    if not path.exists():
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write(secrets.token_urlsafe(50))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
+
+def proxy_ssl_header() -> tuple[str, str] | None:
+    """SECURE_PROXY_SSL_HEADER as "HTTP_X_FORWARDED_PROTO,https"; unset: None."""
+    value = env_str("SECURE_PROXY_SSL_HEADER")
+    if not value:
+        return None
+    header, _, expected = value.partition(",")
+    if not header.startswith("HTTP_") or not expected:
+        raise ImproperlyConfigured(
+            "SECURE_PROXY_SSL_HEADER must look like HTTP_X_FORWARDED_PROTO,https"
+        )
+    return header.strip(), expected.strip()
+
+
 DEBUG = env_bool("DEBUG", False)
-# The fallback key only signs sessions of a local demo; production sets SECRET_KEY.
-SECRET_KEY = env_str("SECRET_KEY") or "signoff-insecure-local-demo-key-change-me"
-ALLOWED_HOSTS = [
-    h for h in env_str("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h
-]
-CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSRF_TRUSTED_ORIGINS").split(",") if o]
+SECRET_KEY = secret_key()
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+# Production behind HTTPS (README "Production"); off by default so the demo and a
+# development machine work over plain HTTP.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = int(env_float("SECURE_HSTS_SECONDS", 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+# Only behind a proxy that sets (and strips from clients) this header.
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header()
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -46,6 +113,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "crispy_forms",
     "crispy_bootstrap5",
+    "csp",
+    "axes",
     # Before django_q, so flows' `qcluster` (which stops on SIGTERM) is the one run.
     "flows",
     "django_q",
@@ -54,13 +123,43 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lock-out into its response.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# No inline script or style anywhere: the pages use none, and /api/docs/ loads
+# Swagger UI's init script from its own URL (SpectacularSwaggerSplitView).
+# Bootstrap draws checkboxes and select arrows with data: SVGs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# django-axes: after SIGNOFF_LOGIN_FAILURE_LIMIT wrong passwords for one user from
+# one address, that pair is locked out for the cool-off (the sign-in page says so).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(env_float("SIGNOFF_LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("SIGNOFF_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "approvals.lockout.locked_out"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -124,7 +223,13 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "staticfiles"
+# `collectstatic` gathers them here; WhiteNoise serves them compressed, under
+# content-hashed names cached for a year.
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "config.staticfiles.StaticFiles"},
+}
 MEDIA_ROOT = VAR_DIR / "media"
 
 LOGIN_URL = "login"
@@ -211,6 +316,22 @@ SIGNOFF_OUTBOUND_REWRITES = dict(
     for pair in env_str("SIGNOFF_OUTBOUND_REWRITES").split(",")
     if "=" in pair
 )
+
+
+def outbound_allow_list(value: str) -> list[str]:
+    """SIGNOFF_OUTBOUND_ALLOW: host names and CIDR ranges, comma-separated."""
+    entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+    for entry in entries:
+        if "/" in entry or ":" in entry:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ImproperlyConfigured(f"SIGNOFF_OUTBOUND_ALLOW: {exc}") from None
+    return entries
+
+
+# Where HTTP and webhook tasks may go besides public addresses (flows/outbound.py).
+SIGNOFF_OUTBOUND_ALLOW = outbound_allow_list(env_str("SIGNOFF_OUTBOUND_ALLOW"))
 SIGNOFF_BASE_URL = env_str("SIGNOFF_BASE_URL", "http://127.0.0.1:8000")
 # Fernet key(s) for SECRET inputs and answers at rest; comma-separated to rotate
 # (the first encrypts, all decrypt). See flows/secrets.py.

@@ -123,6 +123,7 @@ def run_step(step: Step) -> Outcome:
         variables=variables,
         started_at=step.started_at,
         render=lambda value: templating.render(value, variables),
+        task_path=step.run.path if step.run else task["id"],
     )
     task_type = get_task_type(task["type"])
     if task_type is None:

@@ -27,11 +27,24 @@ TEST_ENCRYPTION_KEY = "c2lnbm9mZiB0ZXN0IGtleSwgbmV2ZXIgZm9yIHVzZSE="
 def pytest_configure(config):
     """Hash test passwords fast: PBKDF2 at full strength was most of the suite.
 
-    Secrets are encrypted under the tests' key, here and in qcluster subprocesses.
+    Static files by their plain names, served by the finders: a manifest that a
+    demo's collectstatic left in var/static must not rename them.
+
+    The qcluster subprocesses get the test run's SECRET_KEY (django-q2 signs the
+    queued tasks with it, and without DEBUG settings refuse to start without one),
+    and secrets are encrypted under the tests' key, here and in the subprocesses.
     """
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
+    }
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # WhiteNoise's
+    os.environ.setdefault("SECRET_KEY", settings.SECRET_KEY)
     os.environ.setdefault("SIGNOFF_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY)
     settings.SIGNOFF_ENCRYPTION_KEY = os.environ["SIGNOFF_ENCRYPTION_KEY"]
 
@@ -191,6 +204,7 @@ def clusters(request, tmp_path, monkeypatch):
         "SIGNOFF_WORKERS": "1",
         "SIGNOFF_QUEUE_NAME": queue,
         "SIGNOFF_HTTP_TIMEOUT_SECONDS": "60",
+        "SIGNOFF_OUTBOUND_ALLOW": "127.0.0.1",  # the tests' slow_server
     }
     monkeypatch.setattr(Conf, "SYNC", False)  # enqueue for real
     monkeypatch.setattr(Conf, "CLUSTER_NAME", queue)

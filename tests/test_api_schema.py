@@ -62,7 +62,11 @@ def test_swagger_ui_renders_and_loads_the_schema(db):
     response = APIClient().get("/api/docs/")
     assert response.status_code == 200
     assert "swagger-ui" in response.content.decode()
-    assert "/api/schema/" in response.content.decode()
+    # The init script comes from its own URL (no inline script under the CSP).
+    assert '<script src="/api/docs/?script="></script>' in response.content.decode()
+    script = APIClient().get("/api/docs/?script=")
+    assert script["Content-Type"] == "application/javascript"
+    assert "/api/schema/" in script.content.decode()
 
 
 @pytest.fixture

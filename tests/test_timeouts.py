@@ -102,9 +102,9 @@ def test_outbound_send_never_waits_longer_than_the_setting(monkeypatch, settings
             return "response"
 
     monkeypatch.setattr(outbound.httpx, "Client", Client)
-    outbound.send("GET", "http://x/", timeout=3)
-    outbound.send("GET", "http://x/", timeout=30)
-    outbound.send("GET", "http://x/")
+    outbound.send("GET", "http://x/", idempotency_key="k", timeout=3)
+    outbound.send("GET", "http://x/", idempotency_key="k", timeout=30)
+    outbound.send("GET", "http://x/", idempotency_key="k")
     assert used == [3, 10, 10]
 
 

@@ -46,6 +46,7 @@ class StepContext:
     started_at: datetime
     render: Any  # Callable[[Any], Any]: renders strings, lists and maps recursively
     settings: Any = None
+    task_path: str = ""  # the task run's path in the tree (`each.2.ask`)
 
 
 @dataclass

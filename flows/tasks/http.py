@@ -1,5 +1,7 @@
 """HTTP Request and Slack incoming webhook: outbound calls through flows.outbound."""
 
+import json
+
 import httpx
 from django.conf import settings
 
@@ -9,12 +11,49 @@ from flows.tasks.base import Done, Property, StepContext, TaskError, TaskType
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
-def _call(task: dict, method: str, url: str, **kwargs) -> httpx.Response:
-    timeout = timeouts.limit(task, settings.SIGNOFF_HTTP_TIMEOUT_SECONDS)
+def _call(ctx: StepContext, method: str, url: str, **kwargs) -> httpx.Response:
+    timeout = timeouts.limit(ctx.task, settings.SIGNOFF_HTTP_TIMEOUT_SECONDS)
+    # The same key on every attempt of this task run, so a receiver can drop the
+    # duplicate a retry or a worker lost mid-call sends.
+    key = f"{ctx.execution_id}/{ctx.task_path or ctx.task['id']}"
     try:
-        return outbound.send(method, url, timeout=timeout, **kwargs)
+        return outbound.send(
+            method, url, idempotency_key=key, timeout=timeout, **kwargs
+        )
+    except outbound.Refused as exc:
+        raise TaskError(f"{method} {url} refused: {exc}") from exc
     except httpx.HTTPError as exc:
         raise TaskError(f"{method} {url} failed: {exc}") from exc
+
+
+def render_body(ctx: StepContext, template: str) -> bytes:
+    """A body template rendered; a JSON one is built as JSON, so its values escape.
+
+    A template that is itself JSON (`{"text": "Hi {{ inputs.name }}"}`) is parsed
+    first and each string in it rendered on its own, so a `"` or `\\` in an input
+    stays inside its string. Any other template is rendered as text (use
+    `{{ value | json }}` there).
+    """
+    if "{{" in template or "{%" in template:
+        try:
+            document = json.loads(template)
+        except ValueError:
+            document = None
+        if isinstance(document, dict | list):
+            rendered = _render_keys_and_values(ctx, document)
+            return json.dumps(rendered).encode()
+    return str(ctx.render(template)).encode()
+
+
+def _render_keys_and_values(ctx: StepContext, value):
+    if isinstance(value, dict):
+        return {
+            str(ctx.render(key)): _render_keys_and_values(ctx, item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_render_keys_and_values(ctx, item) for item in value]
+    return ctx.render(value)
 
 
 class Request(TaskType):
@@ -46,18 +85,18 @@ class Request(TaskType):
         if task.get("formData") is not None:
             kwargs["data"] = ctx.render(task["formData"])
         elif task.get("body") is not None:
-            kwargs["content"] = str(ctx.render(task["body"])).encode()
-        response = _call(task, method, uri, **kwargs)
-        if response.status_code >= 400 and not task.get("allowFailed", False):
-            raise TaskError(
-                f"{method} {uri} answered {response.status_code}: {response.text[:500]}"
-            )
+            kwargs["content"] = render_body(ctx, str(task["body"]))
+        response = _call(ctx, method, uri, **kwargs)
+        failed = response.status_code >= 400
+        body = outbound.cap_body(response.text) if failed else response.text
+        if failed and not task.get("allowFailed", False):
+            raise TaskError(f"{method} {uri} answered {response.status_code}: {body}")
         return Done(
             outputs={
                 "uri": uri,
                 "code": response.status_code,
                 "headers": dict(response.headers),
-                "body": response.text,
+                "body": body,
             }
         )
 
@@ -74,20 +113,16 @@ class SlackIncomingWebhook(TaskType):
     def run(self, ctx: StepContext) -> Done:
         url = ctx.render(ctx.task["url"])
         if ctx.task.get("payload") is not None:
-            body = str(ctx.render(ctx.task["payload"])).encode()
+            body = render_body(ctx, str(ctx.task["payload"]))
         else:
-            body = httpx.Request(
-                "POST", "x", json={"text": ctx.render(ctx.task.get("messageText", ""))}
-            ).content
+            text = ctx.render(ctx.task.get("messageText", ""))
+            body = json.dumps({"text": text}).encode()
         response = _call(
-            ctx.task,
-            "POST",
-            url,
-            content=body,
-            headers={"Content-Type": "application/json"},
+            ctx, "POST", url, content=body, headers={"Content-Type": "application/json"}
         )
         if response.status_code >= 400:
             raise TaskError(
-                f"Slack webhook answered {response.status_code}: {response.text[:500]}"
+                f"Slack webhook answered {response.status_code}: "
+                f"{outbound.cap_body(response.text)}"
             )
         return Done(outputs={"code": response.status_code})

@@ -105,6 +105,7 @@ def http_sink(settings):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"
     settings.SIGNOFF_OUTBOUND_REWRITES = {"https://reqres.in": base}
+    settings.SIGNOFF_OUTBOUND_ALLOW = ["127.0.0.1"]
     yield server
     server.shutdown()
 

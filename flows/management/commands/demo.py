@@ -1,9 +1,10 @@
 """Set up a demo tenant, users and the example flows, then run web and worker.
 
 Running it again is harmless: rows are reused, unchanged flows keep their
-revision, and the logins printed at the end always work. Secrets are encrypted
-with SIGNOFF_ENCRYPTION_KEY, or else with a key the demo writes once into
-var/encryption.key (mode 0600) and hands to the web server and the worker.
+revision, and the logins printed at the end always work. The site is served as
+in production: gunicorn, static files collected and served by WhiteNoise. Secrets
+are encrypted with SIGNOFF_ENCRYPTION_KEY, or else with a key the demo writes once
+into var/encryption.key (mode 0600) and hands to the web server and the worker.
 """
 
 import json
@@ -22,7 +23,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connections, transaction
 
 from flows import loader
 from flows import secrets as flow_secrets
@@ -52,6 +53,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-serve", action="store_true", help="set up only")
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--workers", type=int, default=2, help="gunicorn sync workers (default 2)"
+        )
 
     def handle(self, *args, **options):
         call_command("migrate", verbosity=0, interactive=False)
@@ -60,7 +64,8 @@ class Command(BaseCommand):
         self.print_flows(loader.load_paths(tenant, [EXAMPLES_DIR]))
         self.print_logins(options["host"], options["port"], logins)
         if not options["no_serve"]:
-            serve(options["host"], options["port"], self.stdout)
+            call_command("collectstatic", verbosity=0, interactive=False)
+            serve(options["host"], options["port"], options["workers"], self.stdout)
 
     def print_flows(self, outcomes) -> None:
         self.stdout.write("Flows in tenant demo:")
@@ -142,24 +147,30 @@ def set_up_user(username: str, spec: dict, password: str):
     return user
 
 
-def serve(host: str, port: int, stdout) -> None:
-    """Run runserver and qcluster until either exits or we are told to stop."""
+def serve(host: str, port: int, workers: int, stdout) -> None:
+    """Run gunicorn and qcluster until either exits or we are told to stop."""
     manage = str(Path(settings.BASE_DIR) / "manage.py")
-    worker_env = dict(os.environ)
-    if not worker_env.get("SIGNOFF_OUTBOUND_REWRITES"):
+    # The children are not `demo`: they get its key (var/secret_key) explicitly.
+    env = {**os.environ, "SECRET_KEY": settings.SECRET_KEY}
+    if not env.get("SIGNOFF_OUTBOUND_REWRITES"):
         sink_port = start_http_sink()
         rewrite = f"https://reqres.in=http://127.0.0.1:{sink_port}"
-        worker_env["SIGNOFF_OUTBOUND_REWRITES"] = rewrite
-        stdout.write(f"Outbound HTTP: {rewrite}")
-    stdout.write("Starting web server and worker; Ctrl-C stops both.")
+        allow = ",".join(filter(None, [env.get("SIGNOFF_OUTBOUND_ALLOW"), "127.0.0.1"]))
+        env["SIGNOFF_OUTBOUND_REWRITES"] = rewrite
+        env["SIGNOFF_OUTBOUND_ALLOW"] = allow  # the stand-in, listed explicitly
+        stdout.write(f"Outbound HTTP: {rewrite} (SIGNOFF_OUTBOUND_ALLOW={allow})")
+    plural = "s" * (workers != 1)
+    stdout.write(
+        f"Starting gunicorn ({workers} sync worker{plural}) and the worker; "
+        "Ctrl-C stops both."
+    )
     stdout.flush()
+    connections.close_all()  # this process only waits from now on: hold none
     received = catch_stop_signals()  # before spawning, so no child is orphaned
     # Own sessions: a Ctrl-C reaches only this process, which forwards it once.
     processes = {
-        "web server": spawn(
-            [manage, "runserver", f"{host}:{port}", "--noreload", "--insecure"]
-        ),
-        "worker": spawn([manage, "qcluster"], env=worker_env),
+        "web server": spawn(gunicorn_args(host, port, workers), env=env),
+        "worker": spawn([manage, "qcluster"], env=env),
     }
     signum = watch(processes, received)
     ended = [
@@ -170,6 +181,20 @@ def serve(host: str, port: int, stdout) -> None:
     stop_all(processes, signum or signal.SIGTERM)
     if signum is None:
         raise CommandError(f"stopped because the {' and '.join(ended)} ended")
+
+
+def gunicorn_args(host: str, port: int, workers: int) -> list[str]:
+    """Sync workers: one request at a time each, so one database connection each."""
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return [
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        f"--bind={bind}",
+        f"--workers={workers}",
+        f"--graceful-timeout={STOP_GRACE_SECONDS // 2}",
+        f"--chdir={settings.BASE_DIR}",
+    ]
 
 
 def spawn(args: list[str], env: dict | None = None) -> subprocess.Popen:
