@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "approvals.middleware.RefuseUnstorableText",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -201,6 +202,8 @@ SIGNOFF_SWEEPER_LEASE_SECONDS = env_float("SIGNOFF_SWEEPER_LEASE_SECONDS", 3.0)
 SIGNOFF_WORKER_STOP_SECONDS = env_float("SIGNOFF_WORKER_STOP_SECONDS", 5.0)
 # Cap on any one rendered template (and on the values it builds on the way).
 SIGNOFF_MAX_RENDER_BYTES = int(env_float("SIGNOFF_MAX_RENDER_BYTES", 1_000_000))
+# Flow YAML larger than this is refused by loadflows and every other loader.
+SIGNOFF_MAX_FLOW_BYTES = int(env_float("SIGNOFF_MAX_FLOW_BYTES", 1_000_000))
 SIGNOFF_SHELL_TASKS_ENABLED = env_bool("SIGNOFF_SHELL_TASKS_ENABLED", False)
 SIGNOFF_SHELL_TIMEOUT_SECONDS = env_float("SIGNOFF_SHELL_TIMEOUT_SECONDS", 60.0)
 SIGNOFF_HTTP_TIMEOUT_SECONDS = env_float("SIGNOFF_HTTP_TIMEOUT_SECONDS", 10.0)
