@@ -1,9 +1,8 @@
 """REST API routes, mounted at /api/ (namespace `api`)."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularSwaggerView
 
-from approvals.api.docs import SchemaView
+from approvals.api.docs import DocsView, SchemaView
 from approvals.api.executions import (
     ExecutionDetailView,
     ExecutionListView,
@@ -32,5 +31,5 @@ urlpatterns = [
     path("suspensions", SuspensionListView.as_view(), name="suspensions"),
     path("suspensions/<str:id>", SuspensionDetailView.as_view(), name="suspension"),
     path("schema/", SchemaView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", DocsView.as_view(url_name="api:schema"), name="docs"),
 ]

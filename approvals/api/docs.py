@@ -1,5 +1,6 @@
 """OpenAPI descriptions of each operation (drf-spectacular `extend_schema` kwargs)."""
 
+from django.views import View
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.types import OpenApiTypes
@@ -10,7 +11,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from approvals import serializers as s
 
@@ -30,6 +31,14 @@ class SchemaView(SpectacularAPIView):
     """/api/schema/: the OpenAPI document, which does not list itself."""
 
 
+class DocsView(SpectacularSwaggerView):
+    """/api/docs/: Swagger UI. OPTIONS answers with `Allow` only: the page's HTML
+    renderer cannot draw DRF's metadata (it was a 500)."""
+
+    def options(self, request, *args, **kwargs):
+        return View.options(self, request, *args, **kwargs)
+
+
 def _error(description: str, serializer=s.ErrorSerializer) -> OpenApiResponse:
     return OpenApiResponse(serializer, description=description)
 
@@ -46,10 +55,7 @@ EXECUTION_ID = OpenApiParameter(
 TOKEN_ID = OpenApiParameter(
     "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="A suspension's id."
 )
-PAGE = [
-    OpenApiParameter("limit", OpenApiTypes.INT, description="Page size (default 50)."),
-    OpenApiParameter("offset", OpenApiTypes.INT, description="Items to skip."),
-]
+PAGE = [s.PageQuerySerializer]
 LOCATION = OpenApiParameter(
     "Location",
     OpenApiTypes.STR,
