@@ -94,20 +94,21 @@ def database_config() -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": VAR_DIR / "signoff.sqlite3",
-        # A file, not :memory:, so a qcluster subprocess in the tests sees the data;
-        # one per test process, so parallel runs never share (or inherit) a WAL.
-        "TEST": {"NAME": VAR_DIR / f"test-{os.getpid()}.sqlite3"},
         **sqlite_options(),
     }
 
 
 def sqlite_options() -> dict:
     return {
+        # The test database is a file, not :memory:, whatever DATABASE_URL names,
+        # so threads and a qcluster subprocess in the tests see the data; one per
+        # test process, so parallel runs never share (or inherit) a WAL.
+        "TEST": {"NAME": VAR_DIR / f"test-{os.getpid()}.sqlite3"},
         "OPTIONS": {
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        }
+        },
     }
 
 
