@@ -225,3 +225,21 @@ def test_options_on_the_docs_page_lists_its_methods(api):
     response = api.options("/api/docs/")
     assert response.status_code == 200
     assert {m.strip() for m in response["Allow"].split(",")} >= {"GET", "OPTIONS"}
+
+
+def test_the_schema_documents_the_page_bounds_and_every_400(api):
+    schema = api.get("/api/schema/?format=json").json()
+    for path in ("/api/executions", "/api/suspensions"):
+        params = {
+            p["name"]: p["schema"] for p in schema["paths"][path]["get"]["parameters"]
+        }
+        assert params["limit"] == {"type": "integer", "minimum": 1, "maximum": 500}
+        assert params["offset"] == {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 1_000_000_000,
+        }
+    for methods in schema["paths"].values():
+        for operation in methods.values():
+            invalid = operation["responses"]["400"]["content"]["application/json"]
+            assert invalid["schema"]["$ref"].endswith("/InvalidData")

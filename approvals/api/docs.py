@@ -46,7 +46,9 @@ def _error(description: str, serializer=s.ErrorSerializer) -> OpenApiResponse:
 UNAUTHORIZED = _error("No valid credentials; the reply has `WWW-Authenticate: Bearer`.")
 OTHER_TENANT = _error("The object belongs to a tenant the user is not a member of.")
 INVALID = _error(
-    "Invalid data; `errors` names each bad field.", s.InvalidDataSerializer
+    "Invalid data; `errors` names each bad field or parameter (a NUL character in "
+    "any of them, a malformed body, more than 1,000 query parameters).",
+    s.InvalidDataSerializer,
 )
 
 EXECUTION_ID = OpenApiParameter(
@@ -196,6 +198,7 @@ STATUS = {
     ],
     "responses": {
         200: s.ExecutionStatusSerializer,
+        400: INVALID,
         401: UNAUTHORIZED,
         403: OTHER_TENANT,
         404: _error("No such execution."),
@@ -264,6 +267,7 @@ SUSPENSION = {
     "parameters": [TOKEN_ID],
     "responses": {
         200: s.SuspensionDetailSerializer,
+        400: INVALID,
         401: UNAUTHORIZED,
         403: OTHER_TENANT,
         404: _error("No such suspension."),
