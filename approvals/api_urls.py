@@ -1,9 +1,8 @@
 """REST API routes, mounted at /api/ (namespace `api`)."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularSwaggerSplitView
 
-from approvals.api.docs import SchemaView
+from approvals.api.docs import DocsView, SchemaView
 from approvals.api.executions import (
     ExecutionDetailView,
     ExecutionListView,
@@ -36,7 +35,7 @@ urlpatterns = [
     # needs no inline script under the Content-Security-Policy.
     path(
         "docs/",
-        SpectacularSwaggerSplitView.as_view(
+        DocsView.as_view(
             url_name="api:schema", template_name="approvals/api_docs.html"
         ),
         name="docs",

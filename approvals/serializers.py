@@ -7,6 +7,26 @@ serializers document the bodies built in approvals.api.payloads (OpenAPI schema)
 
 from rest_framework import serializers
 
+from flows import text
+
+# Pages of the API's lists: ?limit=1..MAX_PAGE_SIZE, ?offset=0..MAX_OFFSET.
+MAX_PAGE_SIZE = 500
+MAX_OFFSET = 1_000_000_000
+
+
+class PageQuerySerializer(serializers.Serializer):
+    """A list's query: checked by approvals.api.common.Pagination, and the schema."""
+
+    limit = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_PAGE_SIZE,
+        help_text="Page size (default 50).",
+    )
+    offset = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_OFFSET, help_text="Items to skip."
+    )
+
 
 class StartExecutionSerializer(serializers.Serializer):
     inputs = serializers.DictField(
@@ -17,6 +37,13 @@ class StartExecutionSerializer(serializers.Serializer):
     labels = serializers.DictField(
         child=serializers.CharField(), required=False, default=dict
     )
+
+    def validate_labels(self, labels):
+        for name in labels:
+            problem = text.problem(name)
+            if problem:
+                raise serializers.ValidationError(f"Label name {name!r}: {problem}")
+        return labels
 
     def validate(self, attrs):
         unknown = sorted(set(self.initial_data) - set(self.fields))

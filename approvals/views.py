@@ -2,7 +2,10 @@
 views_flows): the refusal page and pagination. Each page is a short function there.
 """
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.paginator import Page, Paginator
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.functional import cached_property
 
@@ -30,6 +33,30 @@ def refused(request, status: int, heading: str, detail: str = "", **extra):
     """A clear page saying why the request was refused, with that status code."""
     context = {"status": status, "heading": heading, "detail": detail, **extra}
     return render(request, "approvals/refused.html", context, status=status)
+
+
+def bad_request(request, exception=None):
+    """handler400: what Django refuses before a view runs (too many fields, a body
+    too big), as the API's `errors` body on /api/ and as a clear page elsewhere."""
+    if isinstance(exception, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        detail = f"Too many fields: at most {limit:,} query parameters or form fields."
+    elif isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        detail = f"The request body is too large: at most {limit:,} bytes."
+    else:
+        detail = "The request could not be understood."
+    return refused_input(request, detail, {"__all__": [detail]})
+
+
+def refused_input(request, detail: str, errors: dict[str, list[str]]):
+    """A 400 for bad input: JSON `{"detail", "errors"}` on /api/, a page elsewhere."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": detail, "errors": errors}, status=400)
+    shown = {
+        name: problems for name, problems in errors.items() if problems != [detail]
+    }
+    return refused(request, 400, "Bad request", detail, errors=shown)
 
 
 def paginate(request, queryset) -> Page:

@@ -5,10 +5,11 @@ one the user has no reason to see, is a 404, like one that does not exist.
 """
 
 from collections import defaultdict
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -18,6 +19,7 @@ from approvals.models import Answer
 from approvals.views import paginate, styled
 from flows.models import Execution
 
+FIRST_DAY, LAST_DAY = date.min + timedelta(days=1), date.max - timedelta(days=1)
 MAX_INDENT = 4  # deeper task runs line up with the fourth level (phones stay readable)
 
 
@@ -37,12 +39,16 @@ class ExecutionFilters(forms.Form):
             (pk, f"{namespace}.{flow_id}") for pk, namespace, flow_id in flows
         ]
         date = forms.DateInput(attrs={"type": "date"})
+        # A day inside the calendar's ends, so its midnight in any time zone (and
+        # the day after "to") can still be written: 0001-01-01 and 9999-12-31 are
+        # ignored like any invalid value, which filters the same.
+        bounds = [MinValueValidator(FIRST_DAY), MaxValueValidator(LAST_DAY)]
         # "from" and "to" are Python keywords, hence not declared above.
         self.fields["from"] = forms.DateField(
-            required=False, label="Created from", widget=date
+            required=False, label="Created from", widget=date, validators=bounds
         )
         self.fields["to"] = forms.DateField(
-            required=False, label="Created to", widget=date
+            required=False, label="Created to", widget=date, validators=bounds
         )
 
 

@@ -131,6 +131,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "approvals.middleware.RefuseUnstorableText",
     # Last, as django-axes asks: it turns a lock-out into its response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -192,20 +193,21 @@ def database_config() -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": VAR_DIR / "signoff.sqlite3",
-        # A file, not :memory:, so a qcluster subprocess in the tests sees the data;
-        # one per test process, so parallel runs never share (or inherit) a WAL.
-        "TEST": {"NAME": VAR_DIR / f"test-{os.getpid()}.sqlite3"},
         **sqlite_options(),
     }
 
 
 def sqlite_options() -> dict:
     return {
+        # The test database is a file, not :memory:, whatever DATABASE_URL names,
+        # so threads and a qcluster subprocess in the tests see the data; one per
+        # test process, so parallel runs never share (or inherit) a WAL.
+        "TEST": {"NAME": VAR_DIR / f"test-{os.getpid()}.sqlite3"},
         "OPTIONS": {
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        }
+        },
     }
 
 
@@ -306,6 +308,8 @@ SIGNOFF_SWEEPER_LEASE_SECONDS = env_float("SIGNOFF_SWEEPER_LEASE_SECONDS", 3.0)
 SIGNOFF_WORKER_STOP_SECONDS = env_float("SIGNOFF_WORKER_STOP_SECONDS", 5.0)
 # Cap on any one rendered template (and on the values it builds on the way).
 SIGNOFF_MAX_RENDER_BYTES = int(env_float("SIGNOFF_MAX_RENDER_BYTES", 1_000_000))
+# Flow YAML larger than this is refused by loadflows and every other loader.
+SIGNOFF_MAX_FLOW_BYTES = int(env_float("SIGNOFF_MAX_FLOW_BYTES", 1_000_000))
 SIGNOFF_SHELL_TASKS_ENABLED = env_bool("SIGNOFF_SHELL_TASKS_ENABLED", False)
 SIGNOFF_SHELL_TIMEOUT_SECONDS = env_float("SIGNOFF_SHELL_TIMEOUT_SECONDS", 60.0)
 SIGNOFF_HTTP_TIMEOUT_SECONDS = env_float("SIGNOFF_HTTP_TIMEOUT_SECONDS", 10.0)

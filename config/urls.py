@@ -9,3 +9,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("approvals.urls")),
 ]
+
+# Refusals Django makes itself (too many fields, a body too big): JSON on /api/.
+handler400 = "approvals.views.bad_request"

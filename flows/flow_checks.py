@@ -8,6 +8,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from flows import inputs, retry, yaml_lines
 from flows.durations import parse_duration
 from flows.tasks import TASK_TYPES, get_task_type
@@ -59,6 +61,19 @@ COMMON_KINDS = {
     "retry": Property("retry"),
 }
 ANY = Property("any")
+
+
+def size_problem(size: int) -> str | None:
+    """A sentence when a flow of `size` bytes is over SIGNOFF_MAX_FLOW_BYTES."""
+    limit = settings.SIGNOFF_MAX_FLOW_BYTES
+    if size <= limit:
+        return None
+    return (
+        f"the file is {size:,} bytes; a flow may have at most {limit:,} "
+        "(SIGNOFF_MAX_FLOW_BYTES)"
+    )
+
+
 NESTED_KINDS = {"task", "tasks"}
 
 
@@ -112,6 +127,10 @@ class FlowChecker:
 
     def load(self, source: str):
         """The YAML as LineDicts, or None with the problem recorded."""
+        too_big = size_problem(len(source.encode("utf-8", "surrogatepass")))
+        if too_big:
+            self.add(None, too_big)
+            return None
         try:
             data = yaml_lines.load(source)
         except yaml_lines.InvalidYAML as exc:

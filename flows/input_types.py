@@ -22,6 +22,7 @@ from django.core.files.storage import default_storage
 from django.core.validators import validate_email
 from django.utils.text import get_valid_filename
 
+from flows import text as texts
 from flows import yaml_lines
 from flows.durations import format_duration, parse_duration
 
@@ -37,6 +38,18 @@ def scalar_text(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def check_value(value) -> None:
+    """Refuse what no converter should see: text no database or page can hold
+    (flows.text), or a value nested too deep or too big to walk (yaml_lines)."""
+    if isinstance(value, Mapping | list | tuple):
+        too_big = yaml_lines.check_size(value)
+        if too_big:
+            raise ValueError(f"{too_big[:1].upper()}{too_big[1:]}.")
+    problem = texts.first_problem(value)
+    if problem:
+        raise ValueError(problem)
 
 
 def json_safe(value):
@@ -70,14 +83,16 @@ def to_int(value, defn=None):
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, str) and _INT_RE.fullmatch(value.strip()):
-        return int(value.strip())
+        with contextlib.suppress(ValueError):  # past Python's 4,300 digits
+            return int(value.strip())
     raise ValueError("Enter a whole number.")
 
 
 def to_float(value, defn=None):
     number = None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
+        with contextlib.suppress(OverflowError):  # an int past 1.8e308
+            number = float(value)
     elif isinstance(value, str):
         with contextlib.suppress(ValueError):
             number = float(value.strip())
@@ -182,10 +197,11 @@ def to_array(value, defn=None):
 def _json_list(text):
     try:
         items = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         items = None
     if not isinstance(items, list):
         raise ValueError('Enter a list, e.g. ["a", "b"].')
+    check_value(items)
     return items
 
 
@@ -193,8 +209,11 @@ def to_json(value, defn=None):
     if isinstance(value, str):
         try:
             value = json.loads(value)
+        except RecursionError:
+            raise ValueError(f"Enter valid JSON: {yaml_lines.too_deep()}.") from None
         except ValueError as exc:
             raise ValueError(f"Enter valid JSON: {exc}.") from None
+        check_value(value)
     return json_safe(value)
 
 

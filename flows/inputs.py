@@ -339,6 +339,7 @@ def from_web_form(defs: list[InputDef], sent: Mapping) -> dict:
 
 
 def _convert(defn: InputDef, value: Any) -> Any:
+    input_types.check_value(value)  # NUL, lone surrogates, nesting: every type
     json_value = input_types.CONVERTERS[defn.type](value, defn)
     if defn.type in input_types.RANGED:
         input_types.check_range(defn, json_value)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.db import IntegrityError, transaction
 
-from flows.flow_checks import FlowChecker, Problem
+from flows.flow_checks import FlowChecker, Problem, size_problem
 from flows.models import Flow, FlowRevision
 from flows.tasks import get_task_type
 
@@ -140,14 +140,16 @@ def parse_paths(paths: Iterable[str | Path]) -> list[ParsedFile]:
 
 def _parse_file(path: Path) -> ParsedFile:
     try:
-        source = path.read_text(encoding="utf-8")
+        # Judged before reading: a huge file is never read into memory.
+        message = size_problem(path.stat().st_size)
+        source = "" if message else path.read_text(encoding="utf-8")
     except FileNotFoundError:
         message = "no such file or directory"
     except UnicodeDecodeError as exc:
         message = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
     except OSError as exc:
         message = f"cannot read the file ({exc.strerror})"
-    else:
+    if not message:
         try:
             return ParsedFile(path, source, definition=parse_flow(source, str(path)))
         except FlowDefinitionError as exc:

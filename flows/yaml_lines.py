@@ -19,6 +19,8 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import BaseResolver
 
+from flows import text
+
 # A flow is small; more nodes than this means aliases expanding out of control
 # ("billion laughs"), which would otherwise be walked and stored in full.
 MAX_NODES = 100_000
@@ -122,11 +124,21 @@ class LineConstructor(SafeConstructor):
 
     def construct_yaml_str(self, node):
         value = self.construct_scalar(node)
-        if "\x00" in value:  # PostgreSQL cannot store it, and no flow needs it
-            raise ConstructorError(
-                None, None, "NUL characters (\\0) are not allowed", node.start_mark
-            )
+        problem = text.problem(value)  # NUL (PostgreSQL), "\ud800" (no UTF-8 form)
+        if problem:
+            raise ConstructorError(None, None, problem.rstrip("."), node.start_mark)
         return value
+
+    def construct_yaml_int(self, node):
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:  # Python reads at most 4,300 digits
+            raise ConstructorError(
+                None,
+                None,
+                f"the integer is too long ({len(node.value)} characters)",
+                node.start_mark,
+            ) from None
 
     def construct_yaml_timestamp(self, node, values=None):
         try:
@@ -213,6 +225,9 @@ LineConstructor.add_constructor(
     "tag:yaml.org,2002:str", LineConstructor.construct_yaml_str
 )
 LineConstructor.add_constructor(
+    "tag:yaml.org,2002:int", LineConstructor.construct_yaml_int
+)
+LineConstructor.add_constructor(
     "tag:yaml.org,2002:timestamp", LineConstructor.construct_yaml_timestamp
 )
 
@@ -234,7 +249,7 @@ def load(source: str):
         return _parser().load(source)
     except MaxDepthExceededError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise InvalidYAML(_too_deep(), line) from None
+        raise InvalidYAML(too_deep(), line) from None
     except MarkedYAMLError as exc:
         raise _marked_error(exc) from None
     except ReaderError as exc:
@@ -245,7 +260,7 @@ def load(source: str):
     except YAMLError as exc:
         raise InvalidYAML(str(exc)) from None
     except RecursionError:
-        raise InvalidYAML(_too_deep()) from None
+        raise InvalidYAML(too_deep()) from None
 
 
 def load_plain(source: str):
@@ -264,7 +279,7 @@ def load_plain(source: str):
     return _plain_containers(data)
 
 
-def _too_deep() -> str:
+def too_deep() -> str:
     return f"the document is nested more than {MAX_DEPTH} levels deep"
 
 
@@ -306,7 +321,7 @@ def check_size(data) -> str | None:
         if count > MAX_NODES:
             return f"the document expands to more than {MAX_NODES} values"
         if depth > MAX_DEPTH:
-            return _too_deep()
+            return too_deep()
         if isinstance(value, dict | list):
             if id(value) in ancestors:
                 return "the document contains itself (a recursive alias)"

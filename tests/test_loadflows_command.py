@@ -105,3 +105,67 @@ def test_missing_path_and_empty_folder_are_clear_errors(tmp_path):
         loadflows(tmp_path / "nope.yaml")
     with pytest.raises(CommandError, match=r"No \*\.yaml or \*\.yml files in"):
         loadflows(tmp_path)
+
+
+# Each on line 6, after VALID's five lines.
+UNREADABLE = {
+    "raw NUL": (b'    format: "a\x00b"\n', "unacceptable character #x0000"),
+    "NUL escape": (b'    format: "a\\0b"\n', "NUL characters (\\0) are not allowed"),
+    "surrogate escape": (
+        b'    format: "a\\ud800b"\n',
+        "Lone surrogates (\\ud800) are not allowed",
+    ),
+    "surrogate in a key": (
+        b'    "\\udc00": x\n',
+        "Lone surrogates (\\udc00) are not allowed",
+    ),
+    "5,000-digit integer": (
+        b"    format: " + b"9" * 5000 + b"\n",
+        "the integer is too long (5000 characters)",
+    ),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", UNREADABLE)
+def test_unreadable_values_are_a_line_error_not_a_traceback(tmp_path, name):
+    line, message = UNREADABLE[name]
+    path = tmp_path / "flow.yaml"
+    path.write_bytes(VALID.encode() + line)
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError, match="1 of 1 flow files are invalid"):
+        call_command("loadflows", str(path), stdout=out, stderr=err)
+    assert err.getvalue().startswith(f"{path}:6: invalid YAML: {message}")
+    assert not Flow.objects.filter(flow_id="other").exists()
+
+
+@pytest.mark.django_db
+def test_a_file_over_the_size_limit_is_refused_without_reading_it(
+    settings, tmp_path, monkeypatch
+):
+    settings.SIGNOFF_MAX_FLOW_BYTES = 100
+    big = tmp_path / "big.yaml"
+    big.write_text(VALID + "    format: " + "x" * 100 + "\n")
+    small = tmp_path / "small.yaml"
+    small.write_text(VALID.replace("other", "small"))
+    read = Path.read_text
+    monkeypatch.setattr(
+        Path, "read_text", lambda p, *a, **k: "" if p == big else read(p, *a, **k)
+    )
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError, match="1 of 2 flow files are invalid"):
+        call_command("loadflows", str(tmp_path), stdout=out, stderr=err)
+    size = big.stat().st_size
+    assert err.getvalue() == (
+        f"{big}: the file is {size:,} bytes; a flow may have at most 100 "
+        "(SIGNOFF_MAX_FLOW_BYTES)\n"
+    )
+    assert not Flow.objects.filter(flow_id__in=["other", "small"]).exists()
+
+
+def test_the_size_limit_defaults_to_1_mb_and_holds_for_text_too(settings):
+    assert settings.SIGNOFF_MAX_FLOW_BYTES == 1_000_000
+    settings.SIGNOFF_MAX_FLOW_BYTES = len(VALID.encode())
+    assert loader.parse_flow(VALID)["id"] == "other"
+    with pytest.raises(loader.FlowDefinitionError, match="a flow may have at most"):
+        loader.parse_flow(VALID + "#")

@@ -3,13 +3,16 @@
 import uuid
 
 from django.urls import reverse
+from rest_framework.exceptions import ParseError
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from approvals import access, answers
-from flows import engine
+from approvals.serializers import PageQuerySerializer
+from flows import engine, yaml_lines
 
 
 class Problem(Exception):
@@ -21,11 +24,41 @@ class Problem(Exception):
         self.body = {"detail": detail, **extra}
 
 
+class BodyParser(JSONParser):
+    """JSON bodies; one too deep for Python's parser is a 400, not a RecursionError.
+
+    The limits are the YAML loader's (depth and size), so nothing downstream walks
+    a body deeper or bigger than a flow file may be.
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(f"JSON parse error - {yaml_lines.too_deep()}") from None
+        too_big = yaml_lines.check_size(data)
+        if too_big:
+            raise ParseError(f"JSON parse error - {too_big}")
+        return data
+
+
+class BodyRenderer(JSONRenderer):
+    """JSON out; a lone surrogate echoed from a request body (an unknown key) has
+    no UTF-8 form, so that one reply is written with ASCII escapes instead."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        try:
+            return super().render(data, accepted_media_type, renderer_context)
+        except UnicodeEncodeError:
+            self.ensure_ascii = True  # this instance serves one response
+            return super().render(data, accepted_media_type, renderer_context)
+
+
 class ApiView(APIView):
     """JSON only; refusals raised anywhere in a handler become their status code."""
 
-    parser_classes = [JSONParser]
-    renderer_classes = [JSONRenderer]
+    parser_classes = [BodyParser]
+    renderer_classes = [BodyRenderer]
 
     def handle_exception(self, exc):
         problem = as_problem(exc)
@@ -38,6 +71,8 @@ def as_problem(exc: Exception) -> Problem | None:
     """The response for a domain error, or None to let DRF handle it."""
     if isinstance(exc, Problem):
         return exc
+    if isinstance(exc, ParseError):
+        return Problem(400, str(exc.detail), errors={"__all__": [str(exc.detail)]})
     if isinstance(exc, access.Denied):
         return Problem(403, str(exc))
     if isinstance(exc, engine.NotFound | access.Invisible):
@@ -109,3 +144,26 @@ def execution_url(execution_id) -> str:
 
 def resume_url(token_id) -> str:
     return reverse("api:resume", args=[token_id])
+
+
+class Pagination(LimitOffsetPagination):
+    """?limit and ?offset checked like a body: a bad one is a 400 naming it."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        query = PageQuerySerializer(data=request.query_params)
+        if not query.is_valid():
+            raise Problem(400, "Invalid page.", errors=field_errors(query.errors))
+        return super().paginate_queryset(queryset, request, view)
+
+
+def field_errors(errors: dict, prefix: str = "") -> dict[str, list[str]]:
+    """A serializer's errors keyed like the forms' (`__all__` for the whole body,
+    dotted paths for nested fields such as `labels.team`)."""
+    flat: dict[str, list[str]] = {}
+    for name, messages in errors.items():
+        key = "__all__" if name == "non_field_errors" else f"{prefix}{name}"
+        if isinstance(messages, dict):
+            flat.update(field_errors(messages, prefix=f"{key}."))
+        else:
+            flat[key] = [str(message) for message in messages]
+    return flat

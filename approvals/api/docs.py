@@ -1,5 +1,6 @@
 """OpenAPI descriptions of each operation (drf-spectacular `extend_schema` kwargs)."""
 
+from django.views import View
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.types import OpenApiTypes
@@ -10,7 +11,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from approvals import serializers as s
 
@@ -30,6 +31,14 @@ class SchemaView(SpectacularAPIView):
     """/api/schema/: the OpenAPI document, which does not list itself."""
 
 
+class DocsView(SpectacularSwaggerSplitView):
+    """/api/docs/: Swagger UI. OPTIONS answers with `Allow` only: the page's HTML
+    renderer cannot draw DRF's metadata (it was a 500)."""
+
+    def options(self, request, *args, **kwargs):
+        return View.options(self, request, *args, **kwargs)
+
+
 def _error(description: str, serializer=s.ErrorSerializer) -> OpenApiResponse:
     return OpenApiResponse(serializer, description=description)
 
@@ -37,7 +46,9 @@ def _error(description: str, serializer=s.ErrorSerializer) -> OpenApiResponse:
 UNAUTHORIZED = _error("No valid credentials; the reply has `WWW-Authenticate: Bearer`.")
 OTHER_TENANT = _error("The object belongs to a tenant the user is not a member of.")
 INVALID = _error(
-    "Invalid data; `errors` names each bad field.", s.InvalidDataSerializer
+    "Invalid data; `errors` names each bad field or parameter (a NUL character in "
+    "any of them, a malformed body, more than 1,000 query parameters).",
+    s.InvalidDataSerializer,
 )
 
 EXECUTION_ID = OpenApiParameter(
@@ -46,10 +57,7 @@ EXECUTION_ID = OpenApiParameter(
 TOKEN_ID = OpenApiParameter(
     "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="A suspension's id."
 )
-PAGE = [
-    OpenApiParameter("limit", OpenApiTypes.INT, description="Page size (default 50)."),
-    OpenApiParameter("offset", OpenApiTypes.INT, description="Items to skip."),
-]
+PAGE = [s.PageQuerySerializer]
 LOCATION = OpenApiParameter(
     "Location",
     OpenApiTypes.STR,
@@ -195,6 +203,7 @@ STATUS = {
     ],
     "responses": {
         200: s.ExecutionStatusSerializer,
+        400: INVALID,
         401: UNAUTHORIZED,
         403: OTHER_TENANT,
         404: _error("No such execution, or one the user may not see."),
@@ -269,6 +278,7 @@ SUSPENSION = {
     "parameters": [TOKEN_ID],
     "responses": {
         200: s.SuspensionDetailSerializer,
+        400: INVALID,
         401: UNAUTHORIZED,
         403: OTHER_TENANT,
         404: _error("No such suspension, or one the user may not see."),

@@ -1,17 +1,18 @@
 """Start executions, list them, and poll one (`/status`)."""
 
 from drf_spectacular.utils import extend_schema
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
 from approvals import access
 from approvals.api import docs, payloads
 from approvals.api.common import (
     ApiView,
+    Pagination,
     Problem,
     check_tenant,
     check_visible,
     execution_url,
+    field_errors,
     parse_uuid,
     status_url,
 )
@@ -74,14 +75,6 @@ def find_flow(user, namespace: str, flow_id: str, tenant: str | None) -> Flow:
     return found[0]
 
 
-def field_errors(errors: dict) -> dict[str, list[str]]:
-    """A serializer's errors, keyed like the forms' (`__all__` for the whole body)."""
-    return {
-        "__all__" if name == "non_field_errors" else name: [str(m) for m in messages]
-        for name, messages in errors.items()
-    }
-
-
 class ExecutionListView(ApiView):
     """Executions the user may see, newest first, filtered and paginated."""
 
@@ -100,7 +93,7 @@ class ExecutionListView(ApiView):
         if flow_id := request.GET.get("flow"):
             executions = executions.filter(flow__flow_id=flow_id)
         executions = payloads.with_flow(executions).order_by("-created_at", "-pk")
-        paginator = LimitOffsetPagination()
+        paginator = Pagination()
         page = paginator.paginate_queryset(executions, request, view=self)
         items = [payloads.execution_summary(execution) for execution in page]
         return paginator.get_paginated_response(items)

@@ -25,7 +25,7 @@ from approvals.api.common import (
 )
 from approvals.forms import answer_form, error_dict
 from approvals.models import IdempotentReply
-from flows import engine
+from flows import engine, text
 from flows.models import Execution, SuspensionToken
 
 KEY_HEADER = "Idempotency-Key"
@@ -38,6 +38,10 @@ class ResumeView(ApiView):
     @extend_schema(**docs.RESUME)
     def post(self, request, id):
         user, key = request.user, request.headers.get(KEY_HEADER, "")
+        if problem := text.problem(key):  # before the lookup: no database can run it
+            raise Problem(
+                400, "Invalid Idempotency-Key.", errors={KEY_HEADER: [problem]}
+            )
         if key and (replayed := replay(user, key, id)) is not None:
             return replayed
         try:

@@ -2,12 +2,11 @@
 
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
 from approvals import access
 from approvals.api import docs, payloads
-from approvals.api.common import ApiView, Problem, check_visible, parse_uuid
+from approvals.api.common import ApiView, Pagination, Problem, check_visible, parse_uuid
 from flows import engine
 from flows.models import SuspensionToken
 
@@ -29,7 +28,7 @@ class SuspensionListView(ApiView):
                 open_, state=SuspensionToken.State.WAITING
             )
         tokens = payloads.with_received(payloads.with_execution(tokens))
-        paginator = LimitOffsetPagination()
+        paginator = Pagination()
         page = paginator.paginate_queryset(
             tokens.order_by("-created_at", "-pk"), request, view=self
         )
