@@ -152,6 +152,8 @@ def serve(host: str, port: int, workers: int, stdout) -> None:
     manage = str(Path(settings.BASE_DIR) / "manage.py")
     # The children are not `demo`: they get its key (var/secret_key) explicitly.
     env = {**os.environ, "SECRET_KEY": settings.SECRET_KEY}
+    # Links the worker writes (an Approval's `url`) point at this server.
+    env.setdefault("SIGNOFF_BASE_URL", f"http://{host}:{port}")
     if not env.get("SIGNOFF_OUTBOUND_REWRITES"):
         sink_port = start_http_sink()
         rewrite = f"https://reqres.in=http://127.0.0.1:{sink_port}"
