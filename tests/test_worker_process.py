@@ -1,21 +1,13 @@
 """A real `qcluster` subprocess: flows run to a pause, resume, and meet deadlines."""
 
-import os
-import signal
-import subprocess
-import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django_q.conf import Conf
 
 from flows import engine
 from flows.models import Execution, SuspensionToken
-from tests.dbutil import database_url
-from tests.worker_support import REDIS_URL, redis_is_up
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -39,41 +31,10 @@ tasks:
 """
 
 
-@pytest.fixture(params=["orm", "redis"])
-def qcluster(request, tmp_path, monkeypatch):
-    """Start `manage.py qcluster` on the test database, with each broker."""
-    queue = f"signoff-test-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "SIGNOFF_SYNC_WORKER": "0",
-        "SIGNOFF_SWEEP_INTERVAL": "0.2",
-        "SIGNOFF_WORKERS": "1",
-        "SIGNOFF_QUEUE_NAME": queue,
-    }
-    monkeypatch.setattr(Conf, "SYNC", False)  # enqueue for real
-    monkeypatch.setattr(Conf, "CLUSTER_NAME", queue)
-    monkeypatch.setattr(Conf, "PREFIX", queue)  # also the signing salt
-    if request.param == "redis":
-        if not redis_is_up():
-            pytest.skip(f"needs Redis at {REDIS_URL} (redis-server)")
-        env["SIGNOFF_REDIS_URL"] = REDIS_URL
-        monkeypatch.setattr(Conf, "ORM", None)
-        monkeypatch.setattr(Conf, "REDIS", REDIS_URL)
-    log = open(tmp_path / "qcluster.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    yield process
-    # Graceful shutdown is django-q2's business and takes ~20 s; kill the group.
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=20)
-    log.close()
+@pytest.fixture
+def qcluster(clusters):
+    """One qcluster on the test database, with each broker (see `clusters`)."""
+    return clusters(SIGNOFF_SWEEP_INTERVAL="0.2")
 
 
 def wait_for_state(execution, states, seconds=30.0) -> Execution:
