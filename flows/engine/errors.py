@@ -51,7 +51,8 @@ class HoldConflict(EngineError):
     `state` is what the caller is told it is in (active, paused, SUCCESS, ...).
     """
 
-    def __init__(self, what: str, state: str, detail: str):
+    def __init__(self, what: str, state: str, detail: str, by: str = ""):
         super().__init__(detail)
         self.what = what
         self.state = state
+        self.by = by  # who ended it, for an execution already cancelled

@@ -13,7 +13,7 @@ releases or cancels, so every execution's own trail says why it stopped.
 """
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from flows.engine.endings import cancel
 from flows.engine.errors import HoldConflict, NotFound
@@ -27,7 +27,7 @@ from flows.engine.transitions import (
     now,
     wake_later,
 )
-from flows.models import Execution, Flow, FlowEvent
+from flows.models import Execution, ExecutionEvent, Flow, FlowEvent
 
 H = Execution.Hold
 ACTIVE, PAUSED = "active", "paused"
@@ -139,11 +139,7 @@ def cancel_execution(execution_id, *, actor=None, channel: str = "api") -> None:
         if execution is None:
             raise NotFound(execution_id)
         if execution.state in ENDED or execution.ending:
-            raise HoldConflict(
-                "execution",
-                execution.ending or execution.state,
-                "The execution has already ended or is ending.",
-            )
+            raise _ended(execution)
         _cancel_one(execution_id, actor, channel)
 
 
@@ -172,12 +168,27 @@ def _lock_open(execution_id) -> Execution:
     if execution is None:
         raise NotFound(execution_id)
     if execution.state in ENDED or execution.ending:
-        raise HoldConflict(
-            "execution",
-            execution.ending or execution.state,
-            "The execution has already ended or is ending.",
-        )
+        raise _ended(execution)
     return execution
+
+
+def _ended(execution: Execution) -> HoldConflict:
+    """The refusal for an ended (or ending) execution, naming who cancelled it."""
+    state = execution.ending or execution.state
+    if state != E.CANCELLED:
+        return HoldConflict("execution", state, f"The execution has ended: {state}.")
+    event = (
+        ExecutionEvent.objects.filter(
+            Q(to_state=E.CANCELLED) | Q(data__ending=E.CANCELLED),
+            execution_id=execution.pk,
+            subject=ExecutionEvent.Subject.EXECUTION,
+        )
+        .order_by("seq")
+        .first()
+    )
+    by = event.actor_name if event else ""
+    detail = f"The execution was cancelled by {by}." if by else "It was cancelled."
+    return HoldConflict("execution", state, detail, by=by)
 
 
 def _set_hold(execution: Execution, hold: str, *, actor=None, channel="") -> None:
