@@ -193,3 +193,40 @@ def test_cancelling_one_execution_twice_is_refused(pause_token, run_on_commit, u
     with pytest.raises(engine.HoldConflict) as refused:
         engine.cancel_execution(token.execution_id)
     assert refused.value.state == E.CANCELLED
+
+
+def test_an_execution_the_pause_missed_is_queued_at_its_first_walk(
+    make_flow, run_on_commit
+):
+    flow = make_flow(NAPS)
+    execution = engine.start_execution(flow, {})  # its wake-up not run yet
+    # As if the pause committed just after its scan missed this new row.
+    type(flow).objects.filter(pk=flow.pk).update(is_paused=True)
+    run_on_commit(engine.advance, execution.pk)
+    execution.refresh_from_db()
+    assert execution.state == E.QUEUED and execution.hold == "flow"
+    assert run_on_commit(engine.resume_flow, flow.pk) == 1
+    assert runs(execution)["nap"].state == T.RUNNING
+
+
+def test_cancelling_a_queued_execution_ends_it_at_once_even_with_finally(
+    make_flow, run_on_commit
+):
+    flow = make_flow(NAPS + "finally:\n  - id: tidy\n    type: Log\n    message: bye\n")
+    engine.pause_flow(flow.pk)
+    execution = run_on_commit(engine.start_execution, flow, {})
+    run_on_commit(engine.cancel_execution, execution.pk)
+    execution.refresh_from_db()
+    assert execution.state == E.CANCELLED and not runs(execution)
+
+
+def test_a_cancel_during_the_pause_still_runs_the_finally_tasks(
+    make_flow, run_on_commit
+):
+    flow = make_flow(NAPS + "finally:\n  - id: tidy\n    type: Log\n    message: bye\n")
+    execution = run_on_commit(engine.start_execution, flow, {})
+    engine.pause_flow(flow.pk)
+    run_on_commit(engine.cancel_flow, flow.pk)
+    execution.refresh_from_db()
+    assert execution.state == E.CANCELLED
+    assert runs(execution)["tidy"].state == T.SUCCESS
