@@ -30,6 +30,7 @@ from flows.engine.transitions import (
 from flows.models import Execution, ExecutionEvent, Flow, FlowEvent
 
 H = Execution.Hold
+ENDED = Execution.TERMINAL
 ACTIVE, PAUSED = "active", "paused"
 
 
@@ -141,9 +142,6 @@ def cancel_execution(execution_id, *, actor=None, channel: str = "api") -> None:
         if execution.state in ENDED or execution.ending:
             raise _ended(execution)
         _cancel_one(execution_id, actor, channel)
-
-
-ENDED = Execution.TERMINAL
 
 
 def _cancel_one(execution_id, actor, channel) -> bool:
