@@ -152,3 +152,34 @@ def describe(assignees) -> str:
     groups = ", ".join(assignees.get("groups", []))
     groups = f"members of {groups}" if groups else ""
     return " or ".join(part for part in (users, groups) if part)
+
+
+HOLD_FLOWS = "flows.change_flow"
+HOLD_EXECUTIONS = "flows.change_execution"
+
+
+def may_hold_flow(user) -> bool:
+    """Pause, resume or cancel a whole flow: staff, or `flows.change_flow`."""
+    return user.is_authenticated and (user.is_staff or user.has_perm(HOLD_FLOWS))
+
+
+def may_hold_execution(user, execution: Execution) -> bool:
+    """Pause, unpause or cancel one execution: its starter, staff, or
+    `flows.change_execution`."""
+    if not user.is_authenticated:
+        return False
+    if execution.created_by_id == user.pk:
+        return True
+    return user.is_staff or user.has_perm(HOLD_EXECUTIONS)
+
+
+def check_may_hold_flow(user) -> None:
+    if not may_hold_flow(user):
+        raise Denied("Only staff or holders of flows.change_flow may do this.")
+
+
+def check_may_hold_execution(user, execution: Execution) -> None:
+    if not may_hold_execution(user, execution):
+        raise Denied(
+            "Only its starter, staff or holders of flows.change_execution may do this."
+        )

@@ -9,6 +9,15 @@ from approvals.api.executions import (
     ExecutionStatusView,
     StartExecutionView,
 )
+from approvals.api.holds import (
+    CancelExecutionView,
+    CancelFlowView,
+    FlowView,
+    PauseExecutionView,
+    PauseFlowView,
+    ResumeFlowView,
+    UnpauseExecutionView,
+)
 from approvals.api.resume import ResumeView
 from approvals.api.suspensions import SuspensionDetailView, SuspensionListView
 
@@ -23,6 +32,25 @@ urlpatterns = [
         name="execution-status",
     ),
     path("executions/<str:id>/resume", ResumeView.as_view(), name="resume"),
+    path("executions/<str:id>/pause", PauseExecutionView.as_view(), name="pause"),
+    path("executions/<str:id>/unpause", UnpauseExecutionView.as_view(), name="unpause"),
+    path("executions/<str:id>/cancel", CancelExecutionView.as_view(), name="cancel"),
+    path("flows/<str:namespace>/<str:flow_id>", FlowView.as_view(), name="flow"),
+    path(
+        "flows/<str:namespace>/<str:flow_id>/pause",
+        PauseFlowView.as_view(),
+        name="flow-pause",
+    ),
+    path(
+        "flows/<str:namespace>/<str:flow_id>/resume",
+        ResumeFlowView.as_view(),
+        name="flow-resume",
+    ),
+    path(
+        "flows/<str:namespace>/<str:flow_id>/cancel",
+        CancelFlowView.as_view(),
+        name="flow-cancel",
+    ),
     path(
         "flows/<str:namespace>/<str:flow_id>/executions",
         StartExecutionView.as_view(),

@@ -125,6 +125,9 @@ class StartedSerializer(serializers.Serializer):
     executionId = serializers.UUIDField()
     state = serializers.CharField()
     statusUrl = serializers.CharField()
+    queued = serializers.CharField(
+        allow_null=True, help_text="Why it is QUEUED (its flow is paused), or null."
+    )
 
 
 class ExecutionSummarySerializer(serializers.Serializer):
@@ -260,3 +263,43 @@ class ExecutionPageSerializer(PageSerializer):
 
 class SuspensionPageSerializer(PageSerializer):
     results = SuspensionSerializer(many=True)
+
+
+class HeldCountsSerializer(serializers.Serializer):
+    queued = serializers.IntegerField(help_text="Not started: the flow is paused.")
+    held = serializers.IntegerField(help_text="Started, held: no new step starts.")
+    unfinished = serializers.IntegerField()
+
+
+class FlowStateSerializer(serializers.Serializer):
+    namespace = serializers.CharField()
+    flowId = serializers.CharField()
+    tenant = serializers.CharField()
+    state = serializers.CharField(help_text="`active` or `paused`.")
+    latestRevision = serializers.IntegerField()
+    executions = HeldCountsSerializer()
+
+
+class FlowHoldSerializer(FlowStateSerializer):
+    affected = serializers.IntegerField(
+        help_text="How many executions this call held, released or cancelled."
+    )
+
+
+class ExecutionHoldSerializer(serializers.Serializer):
+    executionId = serializers.UUIDField()
+    state = serializers.CharField()
+    hold = serializers.CharField(
+        allow_blank=True,
+        help_text="Why no new step starts: `flow`, `execution`, or empty.",
+    )
+    statusUrl = serializers.CharField()
+
+
+class HoldConflictSerializer(ErrorSerializer):
+    state = serializers.CharField(
+        help_text="The flow's state (active, paused) or the execution's."
+    )
+    by = serializers.CharField(
+        required=False, help_text="Who cancelled it, when it was cancelled."
+    )

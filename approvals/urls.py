@@ -3,7 +3,13 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from approvals import views_answer, views_executions, views_flows, views_inbox
+from approvals import (
+    views_answer,
+    views_executions,
+    views_flows,
+    views_holds,
+    views_inbox,
+)
 
 app_name = "approvals"
 
@@ -15,6 +21,24 @@ urlpatterns = [
     path(
         "executions/<uuid:execution_id>/", views_executions.execution, name="execution"
     ),
+    *[
+        path(
+            f"executions/<uuid:execution_id>/{verb}",
+            views_holds.execution_hold,
+            {"verb": verb},
+            name=f"execution-{verb}",
+        )
+        for verb in views_holds.EXECUTION_OPERATIONS
+    ],
     path("flows/", views_flows.flows, name="flows"),
+    *[
+        path(
+            f"flows/<str:namespace>/<str:flow_id>/{verb}",
+            views_holds.flow_hold,
+            {"verb": verb},
+            name=f"flow-{verb}",
+        )
+        for verb in views_holds.FLOW_OPERATIONS
+    ],
     path("flows/<str:namespace>/<str:flow_id>/start", views_flows.start, name="start"),
 ]

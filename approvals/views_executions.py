@@ -122,6 +122,8 @@ def execution(request, execution_id):
         "tokens": tokens,
         "answerable": set(answerable.values_list("pk", flat=True)),
         "events": labelled(found.events.order_by("at", "pk"), runs),
+        "may_hold": access.may_hold_execution(request.user, found),
+        "ended": found.state in Execution.TERMINAL or bool(found.ending),
     }
     return render(request, "approvals/execution.html", context)
 

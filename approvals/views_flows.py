@@ -18,14 +18,23 @@ def flows(request):
     rows = list(access.visible_flows(request.user).select_related("tenant"))
     names = Counter((flow.namespace, flow.flow_id) for flow in rows)
     for flow in rows:
-        flow.start_url = start_url(flow, names[flow.namespace, flow.flow_id] > 1)
+        several = names[flow.namespace, flow.flow_id] > 1
+        flow.start_url = start_url(flow, several)
+        flow.hold_urls = {
+            verb: start_url(flow, several, f"approvals:flow-{verb}")
+            for verb in ("pause", "resume", "cancel")
+        }
     tenants = {flow.tenant_id for flow in rows}
-    context = {"flows": rows, "show_tenant": len(tenants) > 1}
+    context = {
+        "flows": rows,
+        "show_tenant": len(tenants) > 1,
+        "may_hold": access.may_hold_flow(request.user),
+    }
     return render(request, "approvals/flows.html", context)
 
 
-def start_url(flow, with_tenant: bool) -> str:
-    url = reverse("approvals:start", args=[flow.namespace, flow.flow_id])
+def start_url(flow, with_tenant: bool, name: str = "approvals:start") -> str:
+    url = reverse(name, args=[flow.namespace, flow.flow_id])
     return f"{url}?tenant={flow.tenant.slug}" if with_tenant else url
 
 
@@ -56,6 +65,10 @@ def _start(request, flow):
                 for error in errors:
                     form.add_error(name if name in form.fields else None, error)
         else:
-            messages.success(request, f"Execution of {flow} started.")
+            if execution.state == execution.State.QUEUED:
+                note = f"Execution of {flow} queued because the flow is paused."
+                messages.warning(request, note)
+            else:
+                messages.success(request, f"Execution of {flow} started.")
             return redirect("approvals:execution", execution.pk)
     return render(request, "approvals/start.html", {"flow": flow, "form": form})

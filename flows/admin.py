@@ -18,6 +18,7 @@ from flows.models import (
     Execution,
     ExecutionEvent,
     Flow,
+    FlowEvent,
     FlowRevision,
     SuspensionToken,
     TaskRun,
@@ -131,6 +132,34 @@ class FlowAdmin(admin.ModelAdmin):
     list_select_related = ["tenant"]
     search_fields = ["namespace", "flow_id", "description"]
     inlines = [FlowRevisionInline]
+    actions = ["pause_flows", "resume_flows", "cancel_flows"]
+
+    def has_hold_permission(self, request):
+        return request.user.is_staff or request.user.has_perm("flows.change_flow")
+
+    @admin.action(description="Pause selected flows", permissions=["hold"])
+    def pause_flows(self, request, queryset):
+        self._hold(request, queryset, engine.pause_flow, "Paused")
+
+    @admin.action(description="Resume selected flows", permissions=["hold"])
+    def resume_flows(self, request, queryset):
+        self._hold(request, queryset, engine.resume_flow, "Resumed")
+
+    @admin.action(
+        description="Cancel every execution of selected flows", permissions=["hold"]
+    )
+    def cancel_flows(self, request, queryset):
+        self._hold(request, queryset, engine.cancel_flow, "Cancelled the executions of")
+
+    def _hold(self, request, queryset, operation, done: str) -> None:
+        for flow in queryset:
+            try:
+                count = operation(flow.pk, actor=request.user, channel="admin")
+            except engine.HoldConflict as exc:
+                self.message_user(request, f"{flow}: {exc}", messages.WARNING)
+            else:
+                note = f"{done} {flow} ({count} execution(s))."
+                self.message_user(request, note, messages.SUCCESS)
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
@@ -238,8 +267,8 @@ class EventInline(ReadOnlyInline):
 
 @admin.register(Execution)
 class ExecutionAdmin(ReadOnlyAdmin):
-    list_display = ["id", "flow", "state", "tenant", "created_at", "ended_at"]
-    list_filter = ["state", "tenant", "flow__namespace", "flow"]
+    list_display = ["id", "flow", "state", "hold", "tenant", "created_at", "ended_at"]
+    list_filter = ["state", "hold", "tenant", "flow__namespace", "flow"]
     list_select_related = ["flow", "tenant"]
     search_fields = ["id"]
     date_hierarchy = "created_at"
@@ -249,6 +278,7 @@ class ExecutionAdmin(ReadOnlyAdmin):
         "flow",
         "revision",
         "state",
+        "hold",
         "shown_inputs",
         "labels",
         "created_by",
@@ -337,3 +367,13 @@ class ExecutionEventAdmin(ReadOnlyAdmin):
         "shown_data",
     ]
     shown_data = masked("data")
+
+
+@admin.register(FlowEvent)
+class FlowEventAdmin(ReadOnlyAdmin):
+    """Whole-flow pauses, resumes and cancels, with who made them."""
+
+    list_display = ["at", "flow", "action", "actor_name", "channel", "executions"]
+    list_filter = ["action", "flow__tenant"]
+    list_select_related = ["flow"]
+    search_fields = ["flow__namespace", "flow__flow_id", "actor_name"]

@@ -121,6 +121,16 @@ class Execution(models.Model):
     last_event_seq = models.PositiveIntegerField(default=0, editable=False)
     last_event_hash = models.CharField(max_length=64, blank=True, editable=False)
 
+    class Hold(models.TextChoices):
+        """Why no new step starts: its flow is paused, or this execution is."""
+
+        FLOW = "flow"
+        EXECUTION = "execution"
+
+    # While set, steps in flight finish but the walker starts, retries or retakes
+    # none (flows.engine.holds); one column for both kinds of hold.
+    hold = models.CharField(max_length=9, choices=Hold, blank=True)
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [
@@ -375,6 +385,40 @@ class ExecutionEvent(models.Model):
 
     def __str__(self):
         return f"{self.subject} {self.from_state}->{self.to_state}"
+
+
+class FlowEvent(models.Model):
+    """A whole-flow pause, resume or cancel: who, when, and what it touched.
+
+    Executions have their own hash-chained trail (ExecutionEvent), and each one a
+    flow-level change touches gets an event there too; this row is the change
+    itself, kept even when the flow had no execution to touch.
+    """
+
+    class Action(models.TextChoices):
+        PAUSE = "pause"
+        RESUME = "resume"
+        CANCEL = "cancel"
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=8, choices=Action)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    channel = models.CharField(max_length=32, blank=True)
+    at = models.DateTimeField()
+    executions = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.flow} {self.action}"
 
 
 class SweeperLease(models.Model):

@@ -278,6 +278,7 @@ def test_start_creates_an_execution_from_flat_or_nested_inputs(
         "executionId": str(execution.pk),
         "state": "CREATED",
         "statusUrl": f"/api/executions/{execution.pk}/status",
+        "queued": None,
     }
     assert response["X-Execution-Id"] == str(execution.pk)
     assert response["Location"] == f"/api/executions/{execution.pk}"

@@ -83,14 +83,19 @@ def as_problem(exc: Exception) -> Problem | None:
         return consumed(exc.token)
     if isinstance(exc, engine.Expired):
         return expired(exc.token)
+    if isinstance(exc, engine.HoldConflict):
+        by = {"by": exc.by} if exc.by else {}
+        return Problem(409, str(exc), state=exc.state, **by)
     return None
 
 
 def consumed(token) -> Problem:
     state = token.state.lower()
+    by = f" by {token.resolved_by_name}" if token.resolved_by_name else ""
     return Problem(
         409,
-        f"This suspension was already {state}; the execution is not waiting for it.",
+        f"This suspension was already {state}{by}; "
+        "the execution is not waiting for it.",
         state=token.state,
         resolvedBy=token.resolved_by_name or None,
         resolvedAt=iso(token.resolved_at),

@@ -290,3 +290,95 @@ EXECUTION = {
     "operation_id": "get_execution",
     "summary": "An execution (the same body as its status)",
 }
+
+FLOW_PATH = [
+    OpenApiParameter("namespace", OpenApiTypes.STR, OpenApiParameter.PATH),
+    OpenApiParameter("flow_id", OpenApiTypes.STR, OpenApiParameter.PATH),
+    OpenApiParameter("tenant", OpenApiTypes.STR, description="A tenant's slug."),
+]
+NO_FLOW = _error("No such flow in the user's tenants.")
+MAY_NOT_HOLD_FLOW = _error("Only staff or holders of `flows.change_flow` may.")
+MAY_NOT_HOLD = _error(
+    "Only the execution's starter, staff or holders of `flows.change_execution` may."
+)
+
+
+def _flow_hold(verb: str, summary: str, conflict: str, code: int = 200) -> dict:
+    return {
+        "operation_id": f"{verb}_flow",
+        "summary": summary,
+        "parameters": FLOW_PATH,
+        "request": None,
+        "responses": {
+            code: s.FlowHoldSerializer,
+            400: INVALID,
+            401: UNAUTHORIZED,
+            403: MAY_NOT_HOLD_FLOW,
+            404: NO_FLOW,
+            409: _error(conflict, s.HoldConflictSerializer),
+        },
+    }
+
+
+FLOW = {
+    "operation_id": "get_flow",
+    "summary": "A flow's state: active or paused, latest revision, held executions",
+    "parameters": FLOW_PATH,
+    "responses": {
+        200: s.FlowStateSerializer,
+        400: INVALID,
+        401: UNAUTHORIZED,
+        404: NO_FLOW,
+    },
+}
+PAUSE_FLOW = _flow_hold(
+    "pause",
+    "Pause a flow: steps in flight finish, no new step starts, new runs queue",
+    "The flow is already paused; `state` says so.",
+)
+RESUME_FLOW = _flow_hold(
+    "resume",
+    "Resume a paused flow: held and queued executions go on",
+    "The flow is not paused; `state` says so.",
+)
+CANCEL_FLOW = _flow_hold(
+    "cancel",
+    "Cancel every unfinished execution of the flow (its pause state stays)",
+    "The flow has no unfinished execution; `state` is the flow's.",
+    code=202,
+)
+
+
+def _execution_hold(verb: str, summary: str, conflict: str, code: int = 200) -> dict:
+    return {
+        "operation_id": f"{verb}_execution",
+        "summary": summary,
+        "parameters": [EXECUTION_ID],
+        "request": None,
+        "responses": {
+            code: s.ExecutionHoldSerializer,
+            400: INVALID,
+            401: UNAUTHORIZED,
+            403: MAY_NOT_HOLD,
+            404: _error("No such execution, or one the user may not see."),
+            409: _error(conflict, s.HoldConflictSerializer),
+        },
+    }
+
+
+PAUSE_EXECUTION = _execution_hold(
+    "pause",
+    "Pause one execution: its steps in flight finish, no new step starts",
+    "Already paused, or ended (`state`; `by` names who cancelled it).",
+)
+UNPAUSE_EXECUTION = _execution_hold(
+    "unpause",
+    "Let a paused execution go on (`resume` answers a suspension instead)",
+    "Not paused by itself (held by its flow, or running), or ended.",
+)
+CANCEL_EXECUTION = _execution_hold(
+    "cancel",
+    "Cancel one execution: its waiting pauses become CANCELLED",
+    "Already ended or ending (`state`; `by` names who cancelled it).",
+    code=202,
+)

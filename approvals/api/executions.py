@@ -48,7 +48,10 @@ class StartExecutionView(ApiView):
             "executionId": str(execution.pk),
             "state": execution.state,
             "statusUrl": status_url(execution.pk),
+            "queued": None,
         }
+        if execution.state == Execution.State.QUEUED:
+            started["queued"] = "Queued because the flow is paused."
         headers = {
             "Location": execution_url(execution.pk),
             "X-Execution-Id": str(execution.pk),

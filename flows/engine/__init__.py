@@ -4,6 +4,7 @@
                    │          │          │                        FAILED | CANCELLED
                    └──────────┴──────────┴─▶ FAILED | CANCELLED
                 (QUEUED while its flow is held; KILLED by an Approval's KILL)
+                held (Execution.hold, flows.engine.holds): no step starts
     Task run    RUNNING ─▶ SUCCESS | WARNING | FAILED | SKIPPED (runIf) | CANCELLED
                 RUNNING ─▶ RETRYING ─▶ RUNNING (retry)
                 RUNNING ─▶ PAUSED ─▶ SUCCESS | WARNING | FAILED | CANCELLED (Pause)
@@ -28,9 +29,19 @@ from flows.engine.errors import (
     AlreadyConsumed,
     EngineError,
     Expired,
+    HoldConflict,
     IllegalMove,
     NotFound,
     SeveralWaiting,
+)
+from flows.engine.holds import (
+    cancel_execution,
+    cancel_flow,
+    flow_state,
+    pause_execution,
+    pause_flow,
+    resume_flow,
+    unpause_execution,
 )
 from flows.engine.runs import advance, start_execution
 from flows.engine.suspensions import (
@@ -57,7 +68,15 @@ __all__ = [
     "AlreadyConsumed",
     "EngineError",
     "Expired",
+    "HoldConflict",
     "IllegalMove",
+    "cancel_execution",
+    "cancel_flow",
+    "flow_state",
+    "pause_execution",
+    "pause_flow",
+    "resume_flow",
+    "unpause_execution",
     "NotFound",
     "advance",
     "cancel",

@@ -55,7 +55,12 @@ def end_early(execution, target: str, *, actor=None, channel="", reason="") -> N
             execution, run, run_target, ended_at=moment, lease_until=None, wake_at=None
         )
     data = {"reason": reason} if reason else None
-    if target == E.KILLED or not execution.revision.definition.get("finally"):
+    # A QUEUED execution never started: it has no `finally` to run.
+    if (
+        target == E.KILLED
+        or execution.state == E.QUEUED
+        or not execution.revision.definition.get("finally")
+    ):
         move_execution(
             execution,
             target,

@@ -43,3 +43,16 @@ class SeveralWaiting(EngineError):
 
 class IllegalMove(EngineError):
     """A transition the state tables do not allow: a bug, not user input."""
+
+
+class HoldConflict(EngineError):
+    """A pause, resume or cancel the flow's or execution's state refuses (409).
+
+    `state` is what the caller is told it is in (active, paused, SUCCESS, ...).
+    """
+
+    def __init__(self, what: str, state: str, detail: str, by: str = ""):
+        super().__init__(detail)
+        self.what = what
+        self.state = state
+        self.by = by  # who ended it, for an execution already cancelled

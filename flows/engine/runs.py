@@ -12,7 +12,7 @@ import time
 from django.conf import settings
 
 from flows import inputs, secrets, steps, templating, walker
-from flows.engine import endings, recording
+from flows.engine import endings, holds, recording
 from flows.engine.heartbeat import heartbeat
 from flows.engine.transitions import (
     E,
@@ -43,6 +43,8 @@ def start_execution(
 ) -> Execution:
     """Validate the inputs against the flow's latest revision and queue a new run.
 
+    While the flow is paused the execution is QUEUED until the flow is resumed.
+
     Raises inputs.InputValidationError naming each bad input, or its subclass
     secrets.KeyMissing when the flow holds a SECRET input and there is no key.
     """
@@ -50,6 +52,7 @@ def start_execution(
     secrets.require_key(revision.definition)
     definitions = inputs.parse_definitions(revision.definition.get("inputs") or [])
     values = secrets.seal(definitions, inputs.validate(definitions, data or {}))
+    paused = Flow.objects.filter(pk=flow.pk, is_paused=True).exists()
     with atomic():
         execution = Execution.objects.create(
             tenant_id=flow.tenant_id,
@@ -58,7 +61,8 @@ def start_execution(
             inputs=values,
             labels={**(revision.definition.get("labels") or {}), **(labels or {})},
             created_by=actor,
-            lease_until=now() + lease(),
+            lease_until=None if paused else now() + lease(),
+            hold=Execution.Hold.FLOW if paused else "",
         )
         track(execution)  # a new row: its chain starts here, nobody else sees it
         audit(
@@ -70,7 +74,10 @@ def start_execution(
             actor=actor,
             data={"inputs": values},
         )
-        enqueue(execution.pk)
+        if paused:  # holds.resume_flow starts it
+            move_execution(execution, E.QUEUED, data={"reason": "flow paused"})
+        else:
+            enqueue(execution.pk)
     return execution
 
 
@@ -103,17 +110,24 @@ def advance(execution_id) -> None:
 
 def _walk(execution: Execution) -> steps.Step | None:
     """Apply what the walker says, inline, for one slice; return a step to run."""
+    held = holds.holding(execution)
     if execution.state == E.CREATED:
+        if held:
+            move_execution(execution, E.QUEUED, lease_until=None)
+            return None
         moment = now()
         move_execution(execution, E.RUNNING, started_at=moment)
     runs = {run.path: run for run in execution.task_runs.all()}
-    claimed, more = None, False
+    claimed, more, holding = None, False, False
     deadline = time.monotonic() + SLICE_SECONDS
     for _ in range(MAX_ACTIONS_PER_SLICE):
         if execution.state != E.RUNNING:
             return None
         walk = walker.Walk(execution.revision.definition, runs, now(), execution.ending)
         actions = walk.flow()
+        if held:  # steps in flight settle; none starts, retries or is retaken
+            kept = [a for a in actions if isinstance(a, walker.Settle | walker.Finish)]
+            holding, actions = len(kept) < len(actions), kept
         if actions and isinstance(actions[0], walker.Finish):
             _finish(execution, actions[0].state)
             return None
@@ -141,6 +155,8 @@ def _walk(execution: Execution) -> steps.Step | None:
         wake_later(execution.pk)
     elif claimed is not None:
         # The claimed step's own lease, renewed by its heartbeat, covers it now.
+        Execution.objects.filter(pk=execution.pk).update(lease_until=None)
+    elif holding:  # RUNNING with no lease: holds.resume wakes it
         Execution.objects.filter(pk=execution.pk).update(lease_until=None)
     elif execution.state == E.RUNNING:
         _park(execution, walk)
