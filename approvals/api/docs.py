@@ -340,8 +340,8 @@ EVENTS = {
     ],
     "responses": {
         (200, "text/event-stream"): OpenApiResponse(
-            OpenApiTypes.STR,
-            description="The stream; each event's `data` is one line of JSON.",
+            s.ServerSentEventSerializer,
+            description="The stream (the schema is each event's); `data` is JSON.",
             examples=[
                 OpenApiExample(
                     "A resume",
