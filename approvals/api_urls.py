@@ -3,6 +3,7 @@
 from django.urls import path
 
 from approvals.api.docs import DocsView, SchemaView
+from approvals.api.events import ExecutionEventsView
 from approvals.api.executions import (
     ExecutionDetailView,
     ExecutionListView,
@@ -30,6 +31,11 @@ urlpatterns = [
         "executions/<str:id>/status",
         ExecutionStatusView.as_view(),
         name="execution-status",
+    ),
+    path(
+        "executions/<str:id>/events",
+        ExecutionEventsView.as_view(),
+        name="execution-events",
     ),
     path("executions/<str:id>/resume", ResumeView.as_view(), name="resume"),
     path("executions/<str:id>/pause", PauseExecutionView.as_view(), name="pause"),

@@ -303,3 +303,20 @@ class HoldConflictSerializer(ErrorSerializer):
     by = serializers.CharField(
         required=False, help_text="Who cancelled it, when it was cancelled."
     )
+
+
+class ServerSentEventSerializer(serializers.Serializer):
+    """One event of GET /api/executions/{id}/events (Open API 3.0: the schema of a
+    text/event-stream describes each event)."""
+
+    id = serializers.CharField(help_text="The event's seq in its execution.")
+    event = serializers.CharField(
+        help_text="`<subject>.<to state>`, e.g. `token.RESUMED`, `execution.SUCCESS`."
+    )
+    data = serializers.CharField(
+        help_text="The event as JSON: seq, at, subject, subjectId, label, from, to, "
+        "actor, channel, data (secrets shown as ******)."
+    )
+    retry = serializers.IntegerField(
+        required=False, help_text="Milliseconds to wait before reconnecting."
+    )

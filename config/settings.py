@@ -313,6 +313,13 @@ SIGNOFF_MAX_FLOW_BYTES = int(env_float("SIGNOFF_MAX_FLOW_BYTES", 1_000_000))
 SIGNOFF_SHELL_TASKS_ENABLED = env_bool("SIGNOFF_SHELL_TASKS_ENABLED", False)
 SIGNOFF_SHELL_TIMEOUT_SECONDS = env_float("SIGNOFF_SHELL_TIMEOUT_SECONDS", 60.0)
 SIGNOFF_HTTP_TIMEOUT_SECONDS = env_float("SIGNOFF_HTTP_TIMEOUT_SECONDS", 10.0)
+# GET /api/executions/{id}/events: each stream lasts this long at most (keep it
+# well under gunicorn's 30 s worker timeout: a sync worker serves one stream at a
+# time), checks for new events this often, and tells EventSource to reconnect
+# after this many seconds (with Last-Event-ID, so nothing is missed).
+SIGNOFF_EVENTS_WINDOW_SECONDS = env_float("SIGNOFF_EVENTS_WINDOW_SECONDS", 5.0)
+SIGNOFF_EVENTS_POLL_SECONDS = env_float("SIGNOFF_EVENTS_POLL_SECONDS", 0.5)
+SIGNOFF_EVENTS_RETRY_SECONDS = env_float("SIGNOFF_EVENTS_RETRY_SECONDS", 3.0)
 # Prefix rewrites for outbound HTTP ("https://reqres.in=http://127.0.0.1:8999,..."):
 # lets the Kestra examples run unchanged against a local server.
 SIGNOFF_OUTBOUND_REWRITES = dict(

@@ -37,6 +37,7 @@ def test_schema_documents_every_operation_and_its_errors(schema):
         ("/api/executions", "get"),
         ("/api/executions/{id}", "get"),
         ("/api/executions/{id}/status", "get"),
+        ("/api/executions/{id}/events", "get"),
         ("/api/executions/{id}/resume", "post"),
         ("/api/executions/{id}/pause", "post"),
         ("/api/executions/{id}/unpause", "post"),
@@ -52,6 +53,16 @@ def test_schema_documents_every_operation_and_its_errors(schema):
     for key, operation in operations.items():
         assert "401" in operation["responses"], key
         assert {"bearerAuth": []} in operation["security"], key
+
+
+def test_schema_documents_the_event_stream_and_the_304(schema):
+    events = schema["paths"]["/api/executions/{id}/events"]["get"]
+    assert list(events["responses"]["200"]["content"]) == ["text/event-stream"]
+    assert {"Last-Event-ID", "id"} == {p["name"] for p in events["parameters"]}
+    status = schema["paths"]["/api/executions/{id}/status"]["get"]
+    assert "304" in status["responses"]
+    assert "If-None-Match" in {p["name"] for p in status["parameters"]}
+    assert "ETag" in status["responses"]["304"]["headers"]
 
 
 def test_schema_has_a_bearer_security_scheme(schema):

@@ -173,9 +173,27 @@ STATUS = {
         'by manager: not this week", "Denied by manager" (an Approval task), '
         '"Expired", "Auto-approved", "Cancelled by admin", "Answered by ann" (a '
         'form), "Reviewed by ann"; null until a pause is resolved. `pauses` lists '
-        "every suspension with its own `outcome`; `pause` is the open one."
+        "every suspension with its own `outcome`; `pause` is the open one.\n\n"
+        "Poll with `If-None-Match: <the last ETag>`: an unchanged execution is a "
+        "304 with no body, answered after the lookup and visibility check alone. "
+        "For pushed updates, read `/events` instead."
     ),
-    "parameters": [EXECUTION_ID],
+    "parameters": [
+        EXECUTION_ID,
+        OpenApiParameter(
+            "If-None-Match",
+            OpenApiTypes.STR,
+            OpenApiParameter.HEADER,
+            description="The `ETag` of an earlier reply: 304 if nothing changed.",
+        ),
+        OpenApiParameter(
+            "ETag",
+            OpenApiTypes.STR,
+            OpenApiParameter.HEADER,
+            description="Changes with every transition and answer of the execution.",
+            response=[200, 304],
+        ),
+    ],
     "examples": [
         OpenApiExample(
             "Rejected",
@@ -203,6 +221,9 @@ STATUS = {
     ],
     "responses": {
         200: s.ExecutionStatusSerializer,
+        304: OpenApiResponse(
+            description="Unchanged since the reply whose ETag was in If-None-Match."
+        ),
         400: INVALID,
         401: UNAUTHORIZED,
         403: OTHER_TENANT,
@@ -382,3 +403,59 @@ CANCEL_EXECUTION = _execution_hold(
     "Already ended or ending (`state`; `by` names who cancelled it).",
     code=202,
 )
+
+
+EVENTS = {
+    "operation_id": "stream_execution_events",
+    "summary": "The execution's events as server-sent events (live status)",
+    "description": (
+        "A `text/event-stream` of the execution's audit trail, oldest first: each "
+        "event has `id: <seq>`, `event: <subject>.<to state>` (e.g. "
+        "`task_run.PAUSED`, `token.RESUMED`, `execution.SUCCESS`) and `data:` the "
+        "event as JSON: `seq`, `at`, `subject` (execution, task_run, token), "
+        "`subjectId`, `label` (the task's path or the token's short id), `from`, "
+        "`to`, `actor`, `channel` and `data` (secrets shown as ******). A stream "
+        "sends the events after `Last-Event-ID`, then new ones as they happen "
+        "for a few seconds (`SIGNOFF_EVENTS_WINDOW_SECONDS`, 5 s by default), "
+        "and ends; its `retry:` line makes EventSource reconnect with "
+        "`Last-Event-ID`, so nothing is missed or repeated. It ends at once when "
+        "the execution has ended; a reconnect after its last event is a 204, "
+        "which stops EventSource."
+    ),
+    "parameters": [
+        EXECUTION_ID,
+        OpenApiParameter(
+            "Last-Event-ID",
+            OpenApiTypes.INT,
+            OpenApiParameter.HEADER,
+            description="The last event id received: only later events are sent.",
+        ),
+    ],
+    "responses": {
+        (200, "text/event-stream"): OpenApiResponse(
+            s.ServerSentEventSerializer,
+            description="The stream (the schema is each event's); `data` is JSON.",
+            examples=[
+                OpenApiExample(
+                    "A resume",
+                    value=(
+                        "retry: 3000\n\n"
+                        "id: 7\nevent: token.RESUMED\n"
+                        'data: {"seq":7,"at":"2026-05-04T09:30:00+00:00",'
+                        '"subject":"token","subjectId":'
+                        '"9b2e7c1d-4a3f-4e8b-9c0d-1e2f3a4b5c6d","label":"9b2e7c1d",'
+                        '"from":"WAITING","to":"RESUMED","actor":"manager",'
+                        '"channel":"api","data":{}}\n\n'
+                    ),
+                )
+            ],
+        ),
+        204: OpenApiResponse(
+            description="The execution has ended and the client has its last event."
+        ),
+        400: INVALID,
+        401: UNAUTHORIZED,
+        403: OTHER_TENANT,
+        404: _error("No such execution, or one the user may not see."),
+    },
+}

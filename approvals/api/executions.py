@@ -1,5 +1,8 @@
 """Start executions, list them, and poll one (`/status`)."""
 
+from hashlib import sha256
+
+from django.utils.http import parse_etags
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
@@ -103,21 +106,49 @@ class ExecutionListView(ApiView):
 
 
 class ExecutionStatusView(ApiView):
-    """State, outcome, inputs, outputs, task runs and pauses: what a poller needs."""
+    """State, outcome, inputs, outputs, task runs and pauses: what a poller needs.
+
+    With `If-None-Match` holding the reply's `ETag`, an unchanged execution is a
+    304 after the lookup and visibility check alone (no task runs, no tokens).
+    """
 
     @extend_schema(**docs.STATUS)
     def get(self, request, id):
-        executions = access.with_visible(
-            payloads.with_flow(Execution.objects), request.user
-        )
-        execution = executions.filter(pk=parse_uuid(id, "execution")).first()
-        if execution is None:
-            raise Problem(404, "No such execution.")
-        check_tenant(request.user, execution, "execution")
-        check_visible(request.user, execution, "execution")
+        execution = visible_execution(request.user, id, payloads.with_flow)
+        tag = etag(execution)
+        headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
+        if matches(request.headers.get("If-None-Match", ""), tag):
+            return Response(status=304, headers=headers)
         runs = list(execution.task_runs.defer("logs").order_by("started_at", "path"))
         tokens = payloads.with_received(execution.tokens.order_by("created_at", "pk"))
-        return Response(payloads.execution_status(execution, runs, list(tokens)))
+        body = payloads.execution_status(execution, runs, list(tokens))
+        return Response(body, headers=headers)
+
+
+def visible_execution(user, raw_id: str, joined=lambda rows: rows) -> Execution:
+    """The execution `raw_id` if the user may see it: 404 if not (or no such one),
+    403 for another tenant's. `joined` adds what the caller needs to the query."""
+    executions = access.with_visible(joined(Execution.objects), user)
+    execution = executions.filter(pk=parse_uuid(raw_id, "execution")).first()
+    if execution is None:
+        raise Problem(404, "No such execution.")
+    check_tenant(user, execution, "execution")
+    check_visible(user, execution, "execution")
+    return execution
+
+
+def etag(execution: Execution) -> str:
+    """Changes whenever the status body can: every transition and every answer
+    appends to the audit trail, whose last seq and hash the execution row keeps."""
+    key = f"{execution.pk}:{execution.state}:{execution.last_event_seq}:"
+    key += execution.last_event_hash
+    return f'"{execution.last_event_seq}-{sha256(key.encode()).hexdigest()[:20]}"'
+
+
+def matches(if_none_match: str, tag: str) -> bool:
+    """Weak comparison, as RFC 9110 asks for If-None-Match (`*` matches too)."""
+    tags = parse_etags(if_none_match)
+    return "*" in tags or tag.removeprefix("W/") in {t.removeprefix("W/") for t in tags}
 
 
 class ExecutionDetailView(ExecutionStatusView):

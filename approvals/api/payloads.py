@@ -8,7 +8,7 @@ from approvals.answers import APPROVING
 from approvals.api.common import iso, resume_url, status_url
 from approvals.models import Answer
 from flows import inputs, screens, secrets, steps
-from flows.models import Execution, SuspensionToken, TaskRun
+from flows.models import Execution, ExecutionEvent, SuspensionToken, TaskRun
 
 # Executions carry their revision's whole definition and source; no body needs them.
 HEAVY = ("revision__definition", "revision__source")
@@ -163,3 +163,23 @@ def expected(token: SuspensionToken) -> list[dict]:
     """The answer's fields: the screen's own, then the Pause's onResume inputs."""
     fields = screens.response_fields(token.screen, token.schema)
     return secrets.mask_schema(inputs.to_schema(fields))
+
+
+def event_record(event: ExecutionEvent) -> dict:
+    """One audit event as the API shows it (the event stream's `data`).
+
+    `event.subject_label` is set by approvals.views_executions.labelled: the task
+    run's path, or a token's short id.
+    """
+    return {
+        "seq": event.seq,
+        "at": iso(event.at),
+        "subject": event.subject,
+        "subjectId": event.subject_id,
+        "label": event.subject_label,
+        "from": event.from_state or None,
+        "to": event.to_state,
+        "actor": event.actor_name or None,
+        "channel": event.channel or None,
+        "data": secrets.mask(event.data),
+    }
