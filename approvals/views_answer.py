@@ -74,10 +74,13 @@ def _tokens():
 def _answer_page(request, token, form, *, mine=None):
     given = list(token.answers.select_related("user"))
     approved = sum(a.decision in answers.APPROVING for a in given)
+    shown = context.approval_context(token)
     page = {
         "token": token,
         "execution": token.execution,
-        "shown": context.approval_context(token),
+        "shown": shown,
+        # The API's If-Match value for what this page shows.
+        "fingerprint": context.fingerprint(shown),
         "answers": given,
         "approved": approved,
         "still_needed": max(token.approvals_required - approved, 0),
