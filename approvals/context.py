@@ -7,16 +7,22 @@ from flows import secrets
 from flows.models import SuspensionToken, TaskRun
 
 
-def approval_context(token: SuspensionToken) -> dict:
+def approval_context(token: SuspensionToken, runs=None) -> dict:
     """Flow, execution inputs, earlier outputs, message, deadline: JSON-safe.
 
     Secrets show as ******, so the snapshot stored with an answer (and its hash)
-    holds none.
+    holds none. `runs`: the execution's task runs already fetched, ordered by
+    start and path (the status API has them), to save the query.
     """
     execution = token.execution
-    runs = TaskRun.objects.filter(
-        execution_id=execution.pk, state__in=TaskRun.DONE
-    ).values_list("task_id", "outputs")
+    if runs is None:
+        runs = (
+            TaskRun.objects.filter(execution_id=execution.pk)
+            .only("task_id", "outputs", "state")
+            .order_by("started_at", "path")
+        )
+    # In start order, so a task run twice (a loop) shows its latest outputs.
+    runs = [(run.task_id, run.outputs) for run in runs if run.state in TaskRun.DONE]
     return {
         "flow": {
             "namespace": execution.flow.namespace,

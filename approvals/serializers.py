@@ -355,5 +355,5 @@ class OrchestrationResultSerializer(serializers.Serializer):
     details = PrefectDetailsSerializer()
 
 
-class KestraErrorSerializer(serializers.Serializer):
-    message = serializers.CharField()
+class KestraErrorSerializer(ErrorSerializer):
+    message = serializers.CharField(help_text="Kestra's name for `detail`.")

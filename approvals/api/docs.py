@@ -425,7 +425,7 @@ KESTRA_RESUME = {
     },
     "responses": {
         204: OpenApiResponse(description="Resumed."),
-        400: _kestra("A malformed body."),
+        400: INVALID,
         401: UNAUTHORIZED,
         403: _kestra("Another tenant's execution, or the user may not answer it."),
         404: _kestra("No such execution (in this tenant)."),

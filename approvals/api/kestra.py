@@ -2,9 +2,9 @@
 
 Inputs come as multipart form data (FILE inputs as file parts), as Kestra's UI and
 SDKs send them, or as a JSON object; either goes through the main resume path.
-Kestra answers 204 No Content; its errors are `{"message": ...}` bodies: 404, 409
-(not paused), 422 (invalid inputs, with `_embedded.errors`), plus Signoff's 401,
-403, 410 and 412 with the same body.
+Kestra answers 204 No Content. Errors carry Kestra's `message` beside Signoff's
+`detail`: 404, 409 (not paused), 422 (invalid inputs, with `_embedded.errors`),
+plus Signoff's 400, 401, 403, 410 and 412.
 """
 
 from django.http import HttpResponse
@@ -28,7 +28,8 @@ class KestraResumeView(ApiView):
         if tenant is not None:
             pk = parse_uuid(id, "execution")
             if not Execution.objects.filter(pk=pk, tenant__slug=tenant).exists():
-                raise Problem(404, f"No execution {pk} in tenant {tenant}.")
+                # Worded like any id the user may not see, so it tells nothing.
+                raise Problem(404, "No such suspension or execution.")
         token = resume.find_token(user, id)
         if request.content_type.startswith("application/json"):
             values = resume.checked_values(
@@ -51,7 +52,7 @@ class KestraResumeView(ApiView):
         if problem is None:
             return super().handle_exception(exc)
         status, body = problem.status, dict(problem.body)
-        body["message"] = body.pop("detail")
+        body["message"] = body["detail"]
         if status == 400 and body["message"] == resume.INVALID_DATA:
             status = 422  # Kestra's code for inputs that fail validation
             body["_embedded"] = {

@@ -105,7 +105,8 @@ class OktaResumeView(ApiView):
         flow = find_flow(request.user, namespace, flow_id, request.GET.get("tenant"))
         pk = parse_uuid(execution_id, "execution")
         if not Execution.objects.filter(pk=pk, flow=flow).exists():
-            raise Problem(404, f"No execution {pk} of flow {namespace}/{flow_id}.")
+            # Worded like any id the user may not see, so it tells nothing.
+            raise Problem(404, "No such suspension or execution.")
         return resume.answer(
             request.user, str(pk), request.data, "", resume.if_match(request)
         )

@@ -88,7 +88,7 @@ def execution_status(
             for run in runs
         ],
         # The oldest waiting one, when several wait (Parallel, ForEach).
-        "pause": pause(waiting[0], paths, execution) if waiting else None,
+        "pause": pause(waiting[0], paths, execution, runs) if waiting else None,
         "pauses": [
             pause_record(token, verdict, paths.get(token.task_run_id))
             for token, verdict in decided
@@ -109,7 +109,7 @@ def pause_record(token: SuspensionToken, verdict, path: str | None) -> dict:
     }
 
 
-def pause(token: SuspensionToken, paths: dict, execution=None) -> dict:
+def pause(token: SuspensionToken, paths: dict, execution=None, runs=None) -> dict:
     """An open suspension as the status body shows it, with the fingerprint of
     what its screen shows (send it back as `If-Match`) and Prefect's pause details."""
     if execution is not None:
@@ -125,7 +125,7 @@ def pause(token: SuspensionToken, paths: dict, execution=None) -> dict:
         "approvals": approvals(token),
         "assignees": assignees(token),
         "resumeUrl": resume_url(token.pk),
-        "fingerprint": context.fingerprint(context.approval_context(token)),
+        "fingerprint": context.fingerprint(context.approval_context(token, runs)),
         "stateDetails": state_details(token, path),
     }
 
