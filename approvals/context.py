@@ -41,3 +41,22 @@ def fingerprint(context: dict) -> str:
     """sha256 of the canonical JSON: stored with an answer, it proves what was shown."""
     canonical = json.dumps(context, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Changed(Exception):
+    """What the suspension shows is no longer what the answerer was shown (412)."""
+
+    def __init__(self, token: SuspensionToken, current: str):
+        super().__init__(f"the context of {token.pk} changed")
+        self.token, self.fingerprint = token, current
+
+
+def check_unchanged(token: SuspensionToken, expected: str) -> None:
+    """Raise Changed unless `expected` (an If-Match value: one or more quoted
+    fingerprints, or `*`) names what `token` shows now; an empty one passes."""
+    if not expected:
+        return
+    current = fingerprint(approval_context(token))
+    sent = {tag.strip().removeprefix("W/").strip('"') for tag in expected.split(",")}
+    if current not in sent and "*" not in sent:
+        raise Changed(token, current)

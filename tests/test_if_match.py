@@ -86,3 +86,22 @@ def test_every_seed_route_refuses_a_stale_fingerprint(api, pause, post, url):
     assert response.status_code == 412
     token.refresh_from_db()
     assert token.state == S.WAITING
+
+
+def test_answer_screen_refuses_a_post_of_a_page_whose_content_changed(
+    api, user, client, pause, run_on_commit
+):
+    token = pause()
+    seen = shown_fingerprint(api, token)
+    change_what_is_shown(token)
+    client.force_login(user)
+    url = f"/approvals/{token.pk}/"
+    stale = client.post(url, {"reason": "ok", "_fingerprint": seen})
+    assert stale.status_code == 412
+    token.refresh_from_db()
+    assert token.state == S.WAITING
+    current = shown_fingerprint(api, token)
+    fresh = run_on_commit(client.post, url, {"reason": "ok", "_fingerprint": current})
+    assert fresh.status_code == 302
+    token.refresh_from_db()
+    assert token.state == S.RESUMED

@@ -10,7 +10,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from approvals import access, answers
+from approvals import access, answers, context
 from approvals.serializers import PageQuerySerializer
 from flows import engine, yaml_lines
 
@@ -83,6 +83,14 @@ def as_problem(exc: Exception) -> Problem | None:
         return consumed(exc.token)
     if isinstance(exc, engine.Expired):
         return expired(exc.token)
+    if isinstance(exc, context.Changed):
+        return Problem(
+            412,
+            "What this suspension shows changed since the fingerprint in If-Match "
+            "was taken; reload it and answer again.",
+            fingerprint=exc.fingerprint,
+            executionId=str(exc.token.execution_id),
+        )
     return None
 
 
