@@ -101,21 +101,27 @@ cat >"$WORK/schemathesis.toml" <<TOML
 values = $(json_list "${EXECUTIONS[@]}")
 [dictionaries.tokens]
 values = $(json_list $TOKENS)
+[dictionaries.tenants]
+values = ["default"]
 [dictionaries.namespaces]
 values = ["ci.schemathesis"]
 [dictionaries.flows]
 values = ["fuzzed"]
 
 [[operations]]
-include-operation-id = ["get_execution", "get_execution_status", "stream_execution_events"]
+include-operation-id = ["get_execution", "get_execution_status", "stream_execution_events", "prefect_resume_flow_run", "kestra_resume_execution"]
 parameters = { "path.id" = { dictionary = "executions", probability = 0.5 } }
+
+[[operations]]
+include-operation-id = "kestra_resume_tenant_execution"
+parameters = { "path.id" = { dictionary = "executions", probability = 0.5 }, "path.tenant" = { dictionary = "tenants", probability = 0.7 } }
 
 [[operations]]
 include-operation-id = ["get_suspension", "resume_suspension"]
 parameters = { "path.id" = { dictionary = "tokens", probability = 0.5 } }
 
 [[operations]]
-include-operation-id = "start_execution"
+include-operation-id = ["start_execution", "okta_invoke_flow", "okta_resume_flow"]
 parameters = { "path.namespace" = { dictionary = "namespaces", probability = 0.7 }, "path.flow_id" = { dictionary = "flows", probability = 0.7 } }
 TOML
 

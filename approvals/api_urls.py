@@ -19,6 +19,9 @@ from approvals.api.holds import (
     ResumeFlowView,
     UnpauseExecutionView,
 )
+from approvals.api.kestra import KestraResumeView, KestraTenantResumeView
+from approvals.api.okta import InvokeView, OktaResumeView
+from approvals.api.prefect import FlowRunResumeView
 from approvals.api.resume import ResumeView
 from approvals.api.suspensions import SuspensionDetailView, SuspensionListView
 
@@ -61,6 +64,30 @@ urlpatterns = [
         "flows/<str:namespace>/<str:flow_id>/executions",
         StartExecutionView.as_view(),
         name="start",
+    ),
+    # The seeds' own routes (DESIGN.md "Resume API"), on top of the main one.
+    path(
+        "flows/<str:namespace>/<str:flow_id>/invoke",
+        InvokeView.as_view(),
+        name="okta-invoke",
+    ),
+    path(
+        "flows/<str:namespace>/<str:flow_id>/resume/<str:execution_id>",
+        OktaResumeView.as_view(),
+        name="okta-resume",
+    ),
+    path(
+        "flow_runs/<str:id>/resume", FlowRunResumeView.as_view(), name="prefect-resume"
+    ),
+    path(
+        "v1/executions/<str:id>/resume",
+        KestraResumeView.as_view(),
+        name="kestra-resume",
+    ),
+    path(
+        "v1/<str:tenant>/executions/<str:id>/resume",
+        KestraTenantResumeView.as_view(),
+        name="kestra-tenant-resume",
     ),
     path("suspensions", SuspensionListView.as_view(), name="suspensions"),
     path("suspensions/<str:id>", SuspensionDetailView.as_view(), name="suspension"),

@@ -94,6 +94,13 @@ class ExpiredSerializer(ErrorSerializer):
     executionId = serializers.UUIDField()
 
 
+class ContextChangedSerializer(ErrorSerializer):
+    fingerprint = serializers.CharField(
+        help_text="The fingerprint of what it shows now."
+    )
+    executionId = serializers.UUIDField()
+
+
 class KeyReusedSerializer(ErrorSerializer):
     tokenId = serializers.UUIDField(help_text="The suspension the key was used for.")
 
@@ -182,6 +189,22 @@ class AssigneesSerializer(serializers.Serializer):
     )
 
 
+class StateDetailsSerializer(serializers.Serializer):
+    """A pause in the words of Prefect's `state_details`."""
+
+    flow_run_id = serializers.UUIDField(help_text="The execution's id.")
+    pause_timeout = serializers.DateTimeField(
+        allow_null=True, help_text="The deadline."
+    )
+    pause_key = serializers.CharField(help_text="The paused task run's path.")
+    run_input_keyset = serializers.DictField(
+        child=serializers.CharField(),
+        allow_null=True,
+        help_text="Keys of the expected input (null: the pause expects no fields).",
+    )
+    pause_reschedule = serializers.BooleanField()
+
+
 class PauseSerializer(serializers.Serializer):
     tokenId = serializers.UUIDField()
     path = serializers.CharField(help_text="The paused task's path in the task tree.")
@@ -192,6 +215,11 @@ class PauseSerializer(serializers.Serializer):
     approvals = ApprovalsSerializer()
     assignees = AssigneesSerializer()
     resumeUrl = serializers.CharField()
+    fingerprint = serializers.CharField(
+        help_text="sha256 of what the screen shows; send it as `If-Match` to "
+        "answer only if that is still what it shows (412 otherwise)."
+    )
+    stateDetails = StateDetailsSerializer()
 
 
 class PauseRecordSerializer(serializers.Serializer):
@@ -320,3 +348,72 @@ class ServerSentEventSerializer(serializers.Serializer):
     retry = serializers.IntegerField(
         required=False, help_text="Milliseconds to wait before reconnecting."
     )
+
+
+# ---------------------------------------------------------------- seed routes
+
+
+class InvokedPauseSerializer(serializers.Serializer):
+    """What an Okta Pause hands the caller."""
+
+    tokenId = serializers.UUIDField()
+    message = serializers.CharField(help_text="The Pause's rendered message.")
+    expected = FieldSchemaSerializer(many=True)
+    onPause = serializers.DictField(
+        help_text="Outputs of the Pause's onPause task, by task id."
+    )
+    fingerprint = serializers.CharField()
+    resumeUrl = serializers.CharField(
+        help_text="/api/flows/{ns}/{flowId}/resume/{executionId}"
+    )
+
+
+class InvokedSerializer(serializers.Serializer):
+    executionId = serializers.UUIDField()
+    state = serializers.CharField()
+    statusUrl = serializers.CharField()
+    pause = InvokedPauseSerializer(
+        allow_null=True, help_text="Set when the execution waits on a pause."
+    )
+
+
+class InvokeQuerySerializer(serializers.Serializer):
+    wait = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=60,
+        help_text="Seconds to wait for the pause or the end (default 30).",
+    )
+    tenant = serializers.CharField(required=False, help_text="A tenant's slug.")
+
+
+class PrefectResumeSerializer(serializers.Serializer):
+    run_input = serializers.DictField(
+        required=False, default=dict, help_text="The answer's fields."
+    )
+
+
+class PrefectStateSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    type = serializers.CharField(help_text="PAUSED, RUNNING, COMPLETED, ...")
+    name = serializers.CharField()
+    timestamp = serializers.DateTimeField()
+    message = serializers.CharField(allow_null=True)
+    state_details = StateDetailsSerializer()
+
+
+class PrefectDetailsSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(
+        ["accept_details", "reject_details", "abort_details"]
+    )
+    reason = serializers.CharField(required=False)
+
+
+class OrchestrationResultSerializer(serializers.Serializer):
+    state = PrefectStateSerializer(allow_null=True)
+    status = serializers.ChoiceField(["ACCEPT", "REJECT", "ABORT"])
+    details = PrefectDetailsSerializer()
+
+
+class KestraErrorSerializer(ErrorSerializer):
+    message = serializers.CharField(help_text="Kestra's name for `detail`.")

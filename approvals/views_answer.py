@@ -2,7 +2,8 @@
 
 Refusals come in the API's order: 404 no such token, 403 another tenant, 404 a token
 of an execution the user may not see, 409 already consumed, 410 expired (even
-before the sweeper ran), 403 not allowed to answer.
+before the sweeper ran), 403 not allowed to answer, 412 what it shows changed since
+the page was opened (the page posts its fingerprint).
 An invalid answer re-renders the form with each error beside its field (status 200,
 like any Django form); nothing is consumed until the answer is valid.
 """
@@ -51,6 +52,11 @@ def answer(request, token_id):
         if mine is not None:  # quorum pending: show their answer, no second form
             return _answer_page(request, token, None, mine=mine)
     data = request.POST if request.method == "POST" else None
+    try:  # the fingerprint of what the page showed (an older page may send none)
+        context.check_unchanged(token, data.get("_fingerprint", "") if data else "")
+    except context.Changed:
+        detail = "It changed since you opened it; open it again and read it first."
+        return refused(request, 412, "This request changed", detail, token=token)
     form = forms.answer_form(token, data, request.FILES or None)
     if not form.is_valid():
         return _answer_page(request, token, form)
@@ -74,10 +80,13 @@ def _tokens():
 def _answer_page(request, token, form, *, mine=None):
     given = list(token.answers.select_related("user"))
     approved = sum(a.decision in answers.APPROVING for a in given)
+    shown = context.approval_context(token)
     page = {
         "token": token,
         "execution": token.execution,
-        "shown": context.approval_context(token),
+        "shown": shown,
+        # The API's If-Match value for what this page shows.
+        "fingerprint": context.fingerprint(shown),
         "answers": given,
         "approved": approved,
         "still_needed": max(token.approvals_required - approved, 0),

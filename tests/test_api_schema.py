@@ -24,7 +24,9 @@ def test_schema_is_openapi_3_with_the_resume_endpoint_and_its_codes(schema):
     assert resume["responses"]["202"]["headers"]["Location"]
     errors = {code: resume["responses"][code]["content"] for code in ERRORS}
     assert all("application/json" in content for content in errors.values())
-    assert [p["name"] for p in resume["parameters"]] == ["Idempotency-Key", "id"]
+    names = [p["name"] for p in resume["parameters"]]
+    assert names == ["Idempotency-Key", "If-Match", "id"]
+    assert "412" in resume["responses"]
 
 
 def test_schema_documents_every_operation_and_its_errors(schema):
@@ -49,6 +51,11 @@ def test_schema_documents_every_operation_and_its_errors(schema):
         ("/api/flows/{namespace}/{flow_id}/executions", "post"),
         ("/api/suspensions", "get"),
         ("/api/suspensions/{id}", "get"),
+        ("/api/flows/{namespace}/{flow_id}/invoke", "post"),
+        ("/api/flows/{namespace}/{flow_id}/resume/{execution_id}", "post"),
+        ("/api/flow_runs/{id}/resume", "post"),
+        ("/api/v1/executions/{id}/resume", "post"),
+        ("/api/v1/{tenant}/executions/{id}/resume", "post"),
     }
     for key, operation in operations.items():
         assert "401" in operation["responses"], key

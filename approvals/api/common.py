@@ -10,7 +10,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from approvals import access, answers
+from approvals import access, answers, context
 from approvals.serializers import PageQuerySerializer
 from flows import engine, yaml_lines
 
@@ -86,6 +86,14 @@ def as_problem(exc: Exception) -> Problem | None:
     if isinstance(exc, engine.HoldConflict):
         by = {"by": exc.by} if exc.by else {}
         return Problem(409, str(exc), state=exc.state, **by)
+    if isinstance(exc, context.Changed):
+        return Problem(
+            412,
+            "What this suspension shows changed since the fingerprint in If-Match "
+            "was taken; reload it and answer again.",
+            fingerprint=exc.fingerprint,
+            executionId=str(exc.token.execution_id),
+        )
     return None
 
 

@@ -66,6 +66,36 @@ LOCATION = OpenApiParameter(
     response=[202],
 )
 
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The pause's `fingerprint` (status API, answer screen): answer "
+    "only if it still shows what it showed then; 412 otherwise.",
+)
+CONTEXT_CHANGED = _error(
+    "If-Match was sent and what the suspension shows has changed since.",
+    s.ContextChangedSerializer,
+)
+RESUME_REFUSALS = {
+    401: UNAUTHORIZED,
+    403: _error(
+        "Another tenant's suspension, or the user may not answer it "
+        "(not an assignee, or started the execution: self-approval)."
+    ),
+    404: _error(
+        "No such suspension or execution, or one the user may not see (the same body)."
+    ),
+    409: _error(
+        "Already consumed (resumed or cancelled), the execution is not waiting, "
+        "several of its pauses wait (`waiting` lists them), "
+        "or this user already answered a quorum.",
+        s.ConsumedSerializer,
+    ),
+    410: _error("The deadline has passed.", s.ExpiredSerializer),
+    412: CONTEXT_CHANGED,
+}
+
 RESUME = {
     "operation_id": "resume_suspension",
     "summary": "Answer a suspension and resume its execution",
@@ -95,6 +125,7 @@ RESUME = {
             OpenApiParameter.HEADER,
             description="Any unique string (at most 200 characters) per answer.",
         ),
+        IF_MATCH,
         LOCATION,
     ],
     "request": {"application/json": OpenApiTypes.OBJECT},
@@ -141,22 +172,7 @@ RESUME = {
             description="Accepted; the execution continues on a worker.",
         ),
         400: INVALID,
-        401: UNAUTHORIZED,
-        403: _error(
-            "Another tenant's suspension, or the user may not answer it "
-            "(not an assignee, or started the execution: self-approval)."
-        ),
-        404: _error(
-            "No such suspension or execution, or one the user may not see (the "
-            "same body)."
-        ),
-        409: _error(
-            "Already consumed (resumed or cancelled), the execution is not waiting, "
-            "several of its pauses wait (`waiting` lists them), "
-            "or this user already answered a quorum.",
-            s.ConsumedSerializer,
-        ),
-        410: _error("The deadline has passed.", s.ExpiredSerializer),
+        **RESUME_REFUSALS,
         422: _error(
             "The Idempotency-Key was used for another suspension.",
             s.KeyReusedSerializer,
@@ -458,4 +474,143 @@ EVENTS = {
         403: OTHER_TENANT,
         404: _error("No such execution, or one the user may not see."),
     },
+}
+
+
+ACCEPTED = OpenApiResponse(
+    s.ResumeAcceptedSerializer,
+    description="Accepted; the execution continues on a worker.",
+)
+
+OKTA_INVOKE = {
+    "operation_id": "okta_invoke_flow",
+    "summary": "Start a flow and wait for its Pause (Okta Workflows' invoke)",
+    "description": (
+        "The body is the flow's inputs, validated like the start endpoint. The "
+        "call waits up to `?wait=` seconds (default 30, at most 60) until the "
+        "execution pauses or ends: 200 with `pause` (the rendered message, the "
+        "expected fields, onPause outputs, the resume URL) or with the final "
+        "state; 202 when it is still running at the bound (poll `statusUrl`). "
+        "The execution id is in the body and in `X-Execution-Id`."
+    ),
+    "parameters": [
+        OpenApiParameter(
+            "wait",
+            OpenApiTypes.INT,
+            description="Seconds to wait (0 to 60, default 30).",
+        ),
+        OpenApiParameter("tenant", OpenApiTypes.STR, description="A tenant's slug."),
+        OpenApiParameter(
+            "X-Execution-Id",
+            OpenApiTypes.UUID,
+            OpenApiParameter.HEADER,
+            response=[200, 202],
+        ),
+    ],
+    "request": {"application/json": OpenApiTypes.OBJECT},
+    "responses": {
+        200: OpenApiResponse(
+            s.InvokedSerializer, description="Paused (`pause` set) or ended."
+        ),
+        202: OpenApiResponse(
+            s.InvokedSerializer, description="Still running when the wait ran out."
+        ),
+        400: INVALID,
+        401: UNAUTHORIZED,
+        404: _error("No such flow in the user's tenants."),
+    },
+}
+
+OKTA_RESUME = {
+    "operation_id": "okta_resume_flow",
+    "summary": "Resume a flow's paused execution with its output fields (Okta)",
+    "description": (
+        "The body is the Pause's output fields as JSON key/value pairs; the same "
+        "validation and codes as `POST /api/executions/{id}/resume`, and 404 when "
+        "the execution is not one of this flow's."
+    ),
+    "parameters": [
+        OpenApiParameter("execution_id", OpenApiTypes.UUID, OpenApiParameter.PATH),
+        OpenApiParameter("tenant", OpenApiTypes.STR, description="A tenant's slug."),
+        IF_MATCH,
+        LOCATION,
+    ],
+    "request": {"application/json": OpenApiTypes.OBJECT},
+    "responses": {202: ACCEPTED, 400: INVALID, **RESUME_REFUSALS},
+}
+
+PREFECT_RESUME = {
+    "operation_id": "prefect_resume_flow_run",
+    "summary": "Resume a paused flow run (Prefect's orchestration result)",
+    "description": (
+        "`{id}` is an execution's id (a flow run) or a suspension's. As Prefect: "
+        "201 with `status: ACCEPT` and the new RUNNING `state`; 200 with "
+        "`REJECT` (invalid `run_input`; `details.reason` says why, `state` is the "
+        "PAUSED one) or `ABORT` (not paused, already resumed, or the pause timed "
+        "out; `state` null). 200 with ACCEPT and the PAUSED state when a quorum "
+        "still needs more approvers."
+    ),
+    "parameters": [
+        OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH),
+        IF_MATCH,
+    ],
+    "request": s.PrefectResumeSerializer,
+    "responses": {
+        200: OpenApiResponse(
+            s.OrchestrationResultSerializer, description="REJECT, ABORT (or a quorum)."
+        ),
+        201: OpenApiResponse(
+            s.OrchestrationResultSerializer, description="ACCEPT: resumed."
+        ),
+        400: INVALID,
+        401: UNAUTHORIZED,
+        403: RESUME_REFUSALS[403],
+        404: RESUME_REFUSALS[404],
+        409: _error("This user already answered this quorum."),
+        412: CONTEXT_CHANGED,
+    },
+}
+
+
+def _kestra(description: str) -> OpenApiResponse:
+    return OpenApiResponse(s.KestraErrorSerializer, description=description)
+
+
+KESTRA_RESUME = {
+    "operation_id": "kestra_resume_execution",
+    "summary": "Resume a paused execution with its onResume inputs (Kestra)",
+    "description": (
+        "Inputs as multipart form data (a FILE input as a file part) or as a "
+        "JSON object. 204 No Content when accepted, as Kestra answers; errors "
+        "carry Kestra's `message` (and Signoff's other fields)."
+    ),
+    "parameters": [
+        OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH),
+        IF_MATCH,
+    ],
+    "request": {
+        "multipart/form-data": OpenApiTypes.OBJECT,
+        "application/x-www-form-urlencoded": OpenApiTypes.OBJECT,
+        "application/json": OpenApiTypes.OBJECT,
+    },
+    "responses": {
+        204: OpenApiResponse(description="Resumed."),
+        400: INVALID,
+        401: UNAUTHORIZED,
+        403: _kestra("Another tenant's execution, or the user may not answer it."),
+        404: _kestra("No such execution (in this tenant)."),
+        409: _kestra("The execution is not paused (or was already resumed)."),
+        410: _kestra("The pause's deadline has passed."),
+        412: _kestra("If-Match was sent and what the pause shows has changed."),
+        422: _kestra("Invalid inputs; `_embedded.errors` lists them."),
+    },
+}
+
+KESTRA_TENANT_RESUME = {
+    **KESTRA_RESUME,
+    "operation_id": "kestra_resume_tenant_execution",
+    "parameters": [
+        OpenApiParameter("tenant", OpenApiTypes.STR, OpenApiParameter.PATH),
+        *KESTRA_RESUME["parameters"],
+    ],
 }

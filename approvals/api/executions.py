@@ -35,18 +35,12 @@ class StartExecutionView(ApiView):
         body = StartExecutionSerializer(data=request.data)
         if not body.is_valid():
             raise Problem(400, "Invalid inputs.", errors=field_errors(body.errors))
-        form = start_form(flow, body.validated_data["inputs"], api=True)
-        if not form.is_valid():
-            raise Problem(400, "Invalid inputs.", errors=error_dict(form))
-        try:
-            execution = engine.start_execution(
-                flow,
-                form.values,
-                actor=request.user,
-                labels=body.validated_data["labels"],
-            )
-        except InputValidationError as exc:
-            raise Problem(400, "Invalid inputs.", errors=exc.errors) from exc
+        execution = start(
+            request.user,
+            flow,
+            body.validated_data["inputs"],
+            labels=body.validated_data["labels"],
+        )
         started = {
             "executionId": str(execution.pk),
             "state": execution.state,
@@ -60,6 +54,17 @@ class StartExecutionView(ApiView):
             "X-Execution-Id": str(execution.pk),
         }
         return Response(started, status=201, headers=headers)
+
+
+def start(user, flow: Flow, data, *, labels=None) -> Execution:
+    """Validate `data` like the start screen, then start the flow (400 if invalid)."""
+    form = start_form(flow, data, api=True)
+    if not form.is_valid():
+        raise Problem(400, "Invalid inputs.", errors=error_dict(form))
+    try:
+        return engine.start_execution(flow, form.values, actor=user, labels=labels)
+    except InputValidationError as exc:
+        raise Problem(400, "Invalid inputs.", errors=exc.errors) from exc
 
 
 def find_flow(user, namespace: str, flow_id: str, tenant: str | None) -> Flow:

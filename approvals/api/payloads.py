@@ -3,7 +3,7 @@
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from approvals import outcomes
+from approvals import context, outcomes
 from approvals.answers import APPROVING
 from approvals.api.common import iso, resume_url, status_url
 from approvals.models import Answer
@@ -88,7 +88,7 @@ def execution_status(
             for run in runs
         ],
         # The oldest waiting one, when several wait (Parallel, ForEach).
-        "pause": pause(waiting[0], paths) if waiting else None,
+        "pause": pause(waiting[0], paths, execution, runs) if waiting else None,
         "pauses": [
             pause_record(token, verdict, paths.get(token.task_run_id))
             for token, verdict in decided
@@ -109,11 +109,15 @@ def pause_record(token: SuspensionToken, verdict, path: str | None) -> dict:
     }
 
 
-def pause(token: SuspensionToken, paths: dict) -> dict:
-    """An open suspension as the status body shows it."""
+def pause(token: SuspensionToken, paths: dict, execution=None, runs=None) -> dict:
+    """An open suspension as the status body shows it, with the fingerprint of
+    what its screen shows (send it back as `If-Match`) and Prefect's pause details."""
+    if execution is not None:
+        token.execution = execution  # approval_context reads its flow and revision
+    path = paths.get(token.task_run_id, "")
     return {
         "tokenId": str(token.pk),
-        "path": paths.get(token.task_run_id, ""),
+        "path": path,
         "screen": token.screen,
         "message": token.message,
         "deadline": iso(token.expires_at),
@@ -121,6 +125,29 @@ def pause(token: SuspensionToken, paths: dict) -> dict:
         "approvals": approvals(token),
         "assignees": assignees(token),
         "resumeUrl": resume_url(token.pk),
+        "fingerprint": context.fingerprint(context.approval_context(token, runs)),
+        "stateDetails": state_details(token, path),
+    }
+
+
+def state_details(token: SuspensionToken, path: str) -> dict:
+    """A pause as Prefect's `state_details` describe one (flow run = execution).
+
+    `run_input_keyset` names where Prefect keeps a pause's input; here it is only
+    present when the pause expects fields, like Prefect's `wait_for_input`.
+    """
+    base = f"paused-{path}"
+    keyset = (
+        {key: f"{base}-{key}" for key in ("description", "response", "schema")}
+        if token.schema
+        else None
+    )
+    return {
+        "flow_run_id": str(token.execution_id),
+        "pause_timeout": iso(token.expires_at),
+        "pause_key": path,
+        "run_input_keyset": keyset,
+        "pause_reschedule": False,
     }
 
 

@@ -13,7 +13,7 @@ from django.db.models import F
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
-from approvals import access, answers
+from approvals import access, answers, context
 from approvals.api import docs, payloads
 from approvals.api.common import (
     ApiView,
@@ -29,6 +29,7 @@ from flows import engine, text
 from flows.models import Execution, SuspensionToken
 
 KEY_HEADER = "Idempotency-Key"
+INVALID_DATA = "Invalid response data."
 MAX_KEY_LENGTH = IdempotentReply._meta.get_field("key").max_length
 
 
@@ -45,7 +46,7 @@ class ResumeView(ApiView):
         if key and (replayed := replay(user, key, id)) is not None:
             return replayed
         try:
-            return answer(user, id, request.data, key)
+            return answer(user, id, request.data, key, if_match(request))
         except (engine.AlreadyConsumed, answers.AlreadyAnswered, IntegrityError):
             # A retry with the same key that raced the first request, and lost at
             # any check after the lookup above, gets the reply the winner committed.
@@ -54,17 +55,32 @@ class ResumeView(ApiView):
             raise
 
 
-def answer(user, raw_id: str, data, key: str) -> Response:
+def answer(user, raw_id: str, data, key: str, if_match: str = "") -> Response:
     """Every check in the contract's order, then the answer itself."""
     token = find_token(user, raw_id)
-    answers.check_can_answer(user, token)
-    form = answer_form(token, data, api=True)
-    if not form.is_valid():
-        raise Problem(400, "Invalid response data.", errors=error_dict(form))
+    values = checked_values(user, token, data, if_match=if_match)
     if len(key) > MAX_KEY_LENGTH:
         message = f"At most {MAX_KEY_LENGTH} characters."
         raise Problem(400, "Invalid Idempotency-Key.", errors={KEY_HEADER: [message]})
-    return accept(user, token, form.values, key)
+    return accept(user, token, values, key)
+
+
+def checked_values(
+    user, token: SuspensionToken, data, files=None, *, api=True, if_match=""
+) -> dict:
+    """The checks every resume route makes after finding the token, in order:
+    403 tenant, 404 invisible, 409, 410, 403 may not answer, 412 context changed
+    since it was shown (`If-Match`), 400 invalid; the typed values otherwise."""
+    answers.check_can_answer(user, token)
+    context.check_unchanged(token, if_match)
+    form = answer_form(token, data, files, api=api)
+    if not form.is_valid():
+        raise Problem(400, INVALID_DATA, errors=error_dict(form))
+    return form.values
+
+
+def if_match(request) -> str:
+    return request.headers.get("If-Match", "")
 
 
 def find_token(user, raw_id: str) -> SuspensionToken:

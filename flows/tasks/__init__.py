@@ -3,6 +3,7 @@
 from flows.tasks.approval import Approval
 from flows.tasks.base import TaskType
 from flows.tasks.core import Fail, Log, Return, Sleep
+from flows.tasks.execution import Resume
 from flows.tasks.flowable import ForEach, If, Parallel, Sequential, Switch
 from flows.tasks.http import Request, SlackIncomingWebhook
 from flows.tasks.pause import Pause
@@ -23,6 +24,7 @@ _ALL: tuple[TaskType, ...] = (
     Parallel(),
     ForEach(),
     Approval(),
+    Resume(),
 )
 
 TASK_TYPES: dict[str, TaskType] = {
