@@ -9,6 +9,10 @@ from approvals.api.executions import (
     ExecutionStatusView,
     StartExecutionView,
 )
+from approvals.api.requests import (
+    CompleteApprovalRequestView,
+    CreateApprovalRequestView,
+)
 from approvals.api.resume import ResumeView
 from approvals.api.suspensions import SuspensionDetailView, SuspensionListView
 
@@ -27,6 +31,16 @@ urlpatterns = [
         "flows/<str:namespace>/<str:flow_id>/executions",
         StartExecutionView.as_view(),
         name="start",
+    ),
+    path(
+        "approval-requests",
+        CreateApprovalRequestView.as_view(),
+        name="approval-requests",
+    ),
+    path(
+        "approval-requests/<str:token>/complete",
+        CompleteApprovalRequestView.as_view(),
+        name="approval-request-complete",
     ),
     path("suspensions", SuspensionListView.as_view(), name="suspensions"),
     path("suspensions/<str:id>", SuspensionDetailView.as_view(), name="suspension"),
