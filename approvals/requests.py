@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from flows import callbacks, engine, inputs, loader, outbound
+from flows import callbacks, engine, inputs, loader, outbound, text
 from flows.durations import parse_duration
 from flows.models import ApprovalRequest, SuspensionToken
 from flows.tasks.pause import parse_assignees
@@ -63,6 +63,9 @@ def definition(screen: str, schema: list, assignees: dict, behavior: str) -> dic
 
 def check(data: dict) -> tuple[dict, str]:
     """The flow definition and the deadline (as a duration); Invalid names the field."""
+    for field in ("message", "inputs", "assignees", "deadline", "callbackUrl"):
+        if found := text.first_problem(data[field]):
+            raise Invalid({field: [found]})
     try:
         inputs.parse_definitions(data["inputs"], where="inputs")
     except inputs.InputDefinitionError as exc:
@@ -103,11 +106,15 @@ def as_duration(raw: str) -> str:
 
 def check_callback(url: str) -> None:
     """The allow-list, at creation (and again at each send, by flows.outbound)."""
-    parts = outbound.httpx.URL(url)
+    try:
+        parts = outbound.httpx.URL(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except (outbound.httpx.InvalidURL, ValueError) as exc:
+        raise Invalid({"callbackUrl": [f"Not a usable URL: {exc}"]}) from None
     if parts.scheme not in ("http", "https"):
         raise Invalid({"callbackUrl": ["Only http and https URLs."]})
     try:
-        outbound.vet(parts.host, parts.port or (443 if parts.scheme == "https" else 80))
+        outbound.vet(parts.host, port)
     except outbound.Refused as exc:
         raise Invalid({"callbackUrl": [str(exc)]}) from None
     except outbound.httpx.HTTPError as exc:
@@ -118,14 +125,20 @@ def create(tenant, data: dict, *, actor) -> ApprovalRequest:
     """Save the revision, start the execution, walk it to its Pause: the request."""
     flow_definition, deadline = check(data)
     source = json.dumps(flow_definition, indent=2)  # JSON is YAML: the loader reads it
-    parsed = loader.parse_flow(source, f"{NAMESPACE}.{FLOW_ID}")
+    try:
+        parsed = loader.parse_flow(source, f"{NAMESPACE}.{FLOW_ID}")
+    except loader.FlowDefinitionError as exc:
+        raise Invalid({"inputs": [str(p) for p in exc.problems]}) from None
     with transaction.atomic():  # the flow's row lock keeps this revision the latest
         flow = loader.save_flow(tenant, source, parsed).flow
         execution = engine.start_execution(
             flow, {"message": data["message"], "deadline": deadline}, actor=actor
         )
     engine.advance(execution.pk)  # a Pause runs inline: no I/O, the token is made
-    token = SuspensionToken.objects.get(execution=execution)
+    token = SuspensionToken.objects.filter(execution=execution).first()
+    if token is None:  # the Pause failed to suspend (not expected after check())
+        execution.refresh_from_db()
+        raise Invalid({"__all__": [f"The request ended {execution.state}."]})
     return ApprovalRequest.objects.create(
         tenant=tenant,
         execution=execution,

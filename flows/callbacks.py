@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from flows import engine, outbound
+from flows import engine, outbound, secrets
 from flows.models import ApprovalRequest, CallbackDelivery, SuspensionToken
 
 SIGNATURE_HEADER = "Signoff-Signature"
@@ -69,7 +69,7 @@ def idempotency_key(request: ApprovalRequest) -> str:
 def payload(request: ApprovalRequest) -> dict:
     """The outcome: the same body on every attempt."""
     token = request.token
-    response = token.response or {}
+    response = secrets.mask(token.response or {})  # as the API shows it
     return {
         "id": idempotency_key(request),
         "requestId": str(request.pk),

@@ -373,3 +373,44 @@ def test_another_tenants_member_cannot_see_the_request(ask, globex):
 
     seen = client_for(outsider).get(f"/api/suspensions/{reply.data['tokenId']}")
     assert seen.status_code in (403, 404)
+
+
+@pytest.mark.parametrize(
+    "fields, field",
+    [
+        ({"callbackUrl": "http://example.com:99999/x"}, "callbackUrl"),
+        ({"callbackUrl": "ftp://example.com/x"}, "callbackUrl"),
+    ],
+)
+def test_unstorable_text_and_unusable_urls_are_400(ask, fields, field):
+    reply = ask(**fields)
+    assert reply.status_code == 400
+    assert field in reply.data["errors"], reply.data
+
+
+def test_a_lone_surrogate_in_the_message_is_400(api):
+    body = '{"screen": "review", "deadline": "PT1H", "message": "bad \\ud800"}'
+    reply = api.post(URL, body, content_type="application/json")
+    assert reply.status_code == 400
+    assert "message" in reply.json()["errors"]
+
+
+def test_a_secret_answer_is_masked_in_the_callback(ask, receiver, run_on_commit):
+    server = receiver()
+    reply = ask(
+        callbackUrl=server.url,
+        screen="form",
+        inputs=[{"id": "pin", "type": "SECRET"}, {"id": "note", "type": "STRING"}],
+    )
+    complete(run_on_commit, reply, {"pin": "4321", "note": "hi"})
+    sweep(run_on_commit)
+    [(_, body)] = server.received
+    assert b"4321" not in body
+    assert json.loads(body)["values"] == {"pin": "******", "note": "hi"}
+
+
+def test_an_unknown_token_is_404(db):
+    reply = APIClient().post(
+        f"/api/approval-requests/{SuspensionToken().pk}/complete?sig=x", {}
+    )
+    assert reply.status_code == 404

@@ -358,8 +358,8 @@ APPROVAL_REQUEST_COMPLETE = {
     "responses": {
         202: s.ResumeAcceptedSerializer,
         400: INVALID,
-        403: _error("The signature does not match (or no such request)."),
-        404: _error("The token is not a UUID."),
+        403: _error("The signature does not match this approval request."),
+        404: _error("No such approval request."),
         409: _error("Already answered, expired or cancelled.", s.ConsumedSerializer),
         410: _error("The deadline has passed.", s.ExpiredSerializer),
     },

@@ -80,9 +80,9 @@ class CompleteApprovalRequestView(ApiView):
             .filter(token_id=parse_uuid(token, "approval request"))
             .first()
         )
-        if made is None or not callbacks.check_completion(
-            made.pk, request.GET.get("sig", "")
-        ):
+        if made is None:
+            raise Problem(404, "No such approval request.")
+        if not callbacks.check_completion(made.pk, request.GET.get("sig", "")):
             raise Problem(403, "The signature does not match this approval request.")
         engine.check_open(made.token)  # 409 once resolved, 410 past the deadline
         form = answer_form(made.token, request.data, api=True)
