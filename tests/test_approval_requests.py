@@ -414,3 +414,32 @@ def test_an_unknown_token_is_404(db):
         f"/api/approval-requests/{SuspensionToken().pk}/complete?sig=x", {}
     )
     assert reply.status_code == 404
+
+
+def test_the_system_flow_is_hidden_and_not_started_by_hand(ask, api, client, user):
+    ask()
+    client.force_login(user)
+    assert "approval-request" not in client.get("/flows/").content.decode()
+    started = api.post(
+        "/api/flows/signoff.system/approval-request/executions",
+        {"inputs": {"deadline": "PT1H"}},
+        format="json",
+    )
+    assert started.status_code == 404
+    assert ApprovalRequest.objects.count() == 1
+
+
+def test_the_admin_shows_a_request_and_its_deliveries_read_only(
+    ask, receiver, run_on_commit, client, tenant
+):
+    server = receiver(statuses=[502])
+    reply = ask(callbackUrl=server.url)
+    complete(run_on_commit, reply, {"decision": "Approved"})
+    sweep(run_on_commit)
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    url = f"/admin/flows/approvalrequest/{reply.data['requestId']}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "502" in page.content.decode()
+    assert client.post(url, {}).status_code == 403  # read-only
