@@ -24,7 +24,7 @@ from functools import partial
 
 import httpx
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from flows import engine, outbound, secrets
@@ -158,33 +158,32 @@ def _send(request: ApprovalRequest, body: bytes) -> tuple[int | None, str]:
     return reply.status_code, error
 
 
-def _record(request, status: int | None, error: str) -> CallbackDelivery:
+def _record(request, status: int | None, error: str) -> CallbackDelivery | None:
     """The delivery row and the request's next state, in one transaction."""
     moment = engine.now()
     first = request.callback_first_at or moment
     attempt = request.deliveries.count() + 1
-    next_at = None
-    if status is None or not 200 <= status < 300:
-        next_at = moment + backoff(attempt)
-        window = timedelta(seconds=settings.SIGNOFF_CALLBACK_RETRY_SECONDS)
-        if error.startswith("refused:") or next_at > first + window:
-            next_at = None
-    if 200 <= (status or 0) < 300:
-        outcome = C.DELIVERED
-    else:
-        outcome = C.PENDING if next_at else C.GAVE_UP
-    with transaction.atomic():
-        delivery = CallbackDelivery.objects.create(
-            request=request,
-            attempt=attempt,
-            at=moment,
-            status_code=status,
-            error=error,
-            next_try_at=next_at,
-        )
-        ApprovalRequest.objects.filter(pk=request.pk, callback=C.PENDING).update(
-            callback=outcome, callback_next_at=next_at, callback_first_at=first
-        )
+    delivered = status is not None and 200 <= status < 300
+    next_at = None if delivered else moment + backoff(attempt)
+    window = timedelta(seconds=settings.SIGNOFF_CALLBACK_RETRY_SECONDS)
+    if next_at and (error.startswith("refused:") or next_at > first + window):
+        next_at = None  # not retried: refused by the allow-list, or out of time
+    outcome = C.DELIVERED if delivered else C.PENDING if next_at else C.GAVE_UP
+    try:
+        with transaction.atomic():
+            delivery = CallbackDelivery.objects.create(
+                request=request,
+                attempt=attempt,
+                at=moment,
+                status_code=status,
+                error=error,
+                next_try_at=next_at,
+            )
+            ApprovalRequest.objects.filter(pk=request.pk, callback=C.PENDING).update(
+                callback=outcome, callback_next_at=next_at, callback_first_at=first
+            )
+    except IntegrityError:  # a duplicate of this task recorded this attempt first
+        return None
     return delivery
 
 

@@ -402,10 +402,10 @@ def test_a_secret_answer_is_masked_in_the_callback(ask, receiver, run_on_commit)
         screen="form",
         inputs=[{"id": "pin", "type": "SECRET"}, {"id": "note", "type": "STRING"}],
     )
-    complete(run_on_commit, reply, {"pin": "4321", "note": "hi"})
+    complete(run_on_commit, reply, {"pin": "s3cret-pin", "note": "hi"})
     sweep(run_on_commit)
     [(_, body)] = server.received
-    assert b"4321" not in body
+    assert b"s3cret-pin" not in body
     assert json.loads(body)["values"] == {"pin": "******", "note": "hi"}
 
 
