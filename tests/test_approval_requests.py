@@ -113,7 +113,8 @@ def verify(headers: dict, body: bytes, secret: str) -> bool:
     return hmac.compare_digest(expected, fields["v1"])
 
 
-def test_a_request_waits_on_its_screen_for_its_assignees(ask, tenant):
+def test_a_request_waits_on_its_screen_for_its_assignees(ask, tenant, settings):
+    settings.SIGNOFF_BASE_URL = "https://signoff.example.com/"
     reply = ask(assignees={"users": ["bob"], "groups": ["ops"]})
     assert reply.status_code == 201, reply.data
     token = SuspensionToken.objects.get(pk=reply.data["tokenId"])
@@ -125,7 +126,10 @@ def test_a_request_waits_on_its_screen_for_its_assignees(ask, tenant):
     assert token.tenant == tenant
     left = token.expires_at - timezone.now()
     assert timedelta(hours=3, minutes=59) < left <= timedelta(hours=4)
-    assert reply.data["screenUrl"].endswith(f"/approvals/{token.pk}/")
+    screen = f"https://signoff.example.com/approvals/{token.pk}/"
+    assert reply.data["screenUrl"] == screen
+    complete_at = f"https://signoff.example.com/api/approval-requests/{token.pk}/"
+    assert reply.data["completeUrl"].startswith(f"{complete_at}complete?sig=")
     assert reply.data["callbackSecret"] is None
     flow = token.execution.flow
     assert (flow.namespace, flow.flow_id) == ("signoff.system", "approval-request")

@@ -1,5 +1,6 @@
 """POST /api/approval-requests, and its completion URL for machines without a key."""
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
@@ -30,7 +31,7 @@ class CreateApprovalRequestView(ApiView):
             raise Problem(400, "Invalid approval request.", errors=exc.errors) from None
         except InputValidationError as exc:
             raise Problem(400, "Invalid approval request.", errors=exc.errors) from None
-        return Response(created(request, made), status=201)
+        return Response(created(made), status=201)
 
 
 def caller_tenant(user, slug: str | None) -> Tenant:
@@ -50,17 +51,17 @@ def caller_tenant(user, slug: str | None) -> Tenant:
     return found[0]
 
 
-def created(http_request, made: ApprovalRequest) -> dict:
+def created(made: ApprovalRequest) -> dict:
     token = made.token
-    absolute = http_request.build_absolute_uri
+    base = settings.SIGNOFF_BASE_URL.rstrip("/")  # as in notifications' links
     return {
         "requestId": str(made.pk),
         "tokenId": str(token.pk),
         "executionId": str(made.execution_id),
         "state": token.state,
         "expiresAt": token.expires_at.isoformat() if token.expires_at else None,
-        "screenUrl": absolute(requests.screen_url(made)),
-        "completeUrl": absolute(requests.complete_url(made)),
+        "screenUrl": base + requests.screen_url(made),
+        "completeUrl": base + requests.complete_url(made),
         "callbackSecret": callbacks.callback_secret(made.pk)
         if made.callback_url
         else None,
