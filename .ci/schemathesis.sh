@@ -95,6 +95,14 @@ done
 json_list() { "$PYTHON" -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@"; }
 TOKENS=$(curl -fsS -H "Authorization: Bearer $KEY" "$BASE/api/suspensions?limit=10" |
   "$PYTHON" -c 'import json, sys; print(*(r["tokenId"] for r in json.load(sys.stdin)["results"]))')
+# Approval requests' tokens: the signed completion route then reaches its 403 (the
+# fuzzed sig) instead of stopping at 404.
+REQUESTS=()
+for screen in approval form; do
+  REQUESTS+=("$(curl -fsS -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \
+    -d "{\"screen\": \"$screen\", \"deadline\": \"PT1H\", \"inputs\": [{\"id\": \"n\", \"type\": \"INT\", \"required\": false}]}" \
+    "$BASE/api/approval-requests" | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["tokenId"])')")
+done
 # shellcheck disable=SC2086  # word splitting of the ids is intended
 cat >"$WORK/schemathesis.toml" <<TOML
 [dictionaries.executions]
@@ -103,6 +111,9 @@ values = $(json_list "${EXECUTIONS[@]}")
 values = $(json_list $TOKENS)
 [dictionaries.tenants]
 values = ["default"]
+
+[dictionaries.requests]
+values = $(json_list "${REQUESTS[@]}")
 [dictionaries.namespaces]
 values = ["ci.schemathesis"]
 [dictionaries.flows]
@@ -119,6 +130,10 @@ parameters = { "path.id" = { dictionary = "executions", probability = 0.5 }, "pa
 [[operations]]
 include-operation-id = ["get_suspension", "resume_suspension"]
 parameters = { "path.id" = { dictionary = "tokens", probability = 0.5 } }
+
+[[operations]]
+include-operation-id = "complete_approval_request"
+parameters = { "path.token" = { dictionary = "requests", probability = 0.7 } }
 
 [[operations]]
 include-operation-id = ["start_execution", "okta_invoke_flow", "okta_resume_flow"]

@@ -14,6 +14,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from approvals.models import Answer
+from approvals.requests import NAMESPACE as SYSTEM_NAMESPACE
 from flows.models import Execution, Flow, SuspensionToken, TokenAssignee
 
 SEE_ALL = "flows.view_execution"
@@ -58,7 +59,10 @@ def entitled(user) -> Q:
 
 
 def visible_flows(user) -> QuerySet[Flow]:
-    return Flow.objects.filter(tenant_id__in=tenant_ids(user))
+    """The user's tenants' flows, less the hidden one approval requests run on
+    (not listed, not started by hand: each of its executions has its request)."""
+    flows = Flow.objects.filter(tenant_id__in=tenant_ids(user))
+    return flows.exclude(namespace=SYSTEM_NAMESPACE)
 
 
 def visible_executions(user) -> QuerySet[Execution]:

@@ -22,6 +22,10 @@ from approvals.api.holds import (
 from approvals.api.kestra import KestraResumeView, KestraTenantResumeView
 from approvals.api.okta import InvokeView, OktaResumeView
 from approvals.api.prefect import FlowRunResumeView
+from approvals.api.requests import (
+    CompleteApprovalRequestView,
+    CreateApprovalRequestView,
+)
 from approvals.api.resume import ResumeView
 from approvals.api.suspensions import SuspensionDetailView, SuspensionListView
 
@@ -88,6 +92,16 @@ urlpatterns = [
         "v1/<str:tenant>/executions/<str:id>/resume",
         KestraTenantResumeView.as_view(),
         name="kestra-tenant-resume",
+    ),
+    path(
+        "approval-requests",
+        CreateApprovalRequestView.as_view(),
+        name="approval-requests",
+    ),
+    path(
+        "approval-requests/<str:token>/complete",
+        CompleteApprovalRequestView.as_view(),
+        name="approval-request-complete",
     ),
     path("suspensions", SuspensionListView.as_view(), name="suspensions"),
     path("suspensions/<str:id>", SuspensionDetailView.as_view(), name="suspension"),

@@ -417,3 +417,59 @@ class OrchestrationResultSerializer(serializers.Serializer):
 
 class KestraErrorSerializer(ErrorSerializer):
     message = serializers.CharField(help_text="Kestra's name for `detail`.")
+
+
+class ApprovalRequestSerializer(serializers.Serializer):
+    """POST /api/approval-requests: a one-Pause execution without a flow to write."""
+
+    message = serializers.CharField(
+        max_length=10_000, allow_blank=True, required=False, default=""
+    )
+    screen = serializers.ChoiceField(choices=["approval", "form", "review"])
+    inputs = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        default=list,
+        max_length=100,
+        help_text="onResume-style input definitions (id, type, ...).",
+    )
+    assignees = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text='{"users": [...], "groups": [...]}',
+    )
+    deadline = serializers.CharField(
+        max_length=100,
+        help_text="An ISO 8601 duration (PT4H) or date-time (2026-12-01T18:00:00Z).",
+    )
+    behavior = serializers.ChoiceField(
+        choices=["RESUME", "WARN", "FAIL", "CANCEL"],
+        required=False,
+        default="CANCEL",
+        help_text="What the deadline does: CANCEL (default) ends the request.",
+    )
+    callbackUrl = serializers.URLField(max_length=2000, required=False, default="")
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["Unknown field."] for name in unknown}
+            )
+        return attrs
+
+
+class ApprovalRequestCreatedSerializer(serializers.Serializer):
+    requestId = serializers.UUIDField()
+    tokenId = serializers.UUIDField()
+    executionId = serializers.UUIDField()
+    state = serializers.CharField()
+    expiresAt = serializers.DateTimeField(allow_null=True)
+    screenUrl = serializers.URLField()
+    completeUrl = serializers.URLField(
+        help_text="POST the answer here; its `sig` is its only credential."
+    )
+    callbackSecret = serializers.CharField(
+        allow_null=True,
+        help_text="Verifies the Signoff-Signature header; shown only in this reply.",
+    )

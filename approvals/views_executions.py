@@ -17,7 +17,7 @@ from django.utils import timezone
 from approvals import access, outcomes
 from approvals.models import Answer
 from approvals.views import paginate, styled
-from flows.models import Execution
+from flows.models import CallbackDelivery, Execution
 
 FIRST_DAY, LAST_DAY = date.min + timedelta(days=1), date.max - timedelta(days=1)
 MAX_INDENT = 4  # deeper task runs line up with the fourth level (phones stay readable)
@@ -124,6 +124,7 @@ def execution(request, execution_id):
         "events": labelled(found.events.order_by("at", "pk"), runs),
         "may_hold": access.may_hold_execution(request.user, found),
         "ended": found.state in Execution.TERMINAL or bool(found.ending),
+        "deliveries": CallbackDelivery.objects.filter(request__execution=found),
     }
     return render(request, "approvals/execution.html", context)
 

@@ -344,6 +344,11 @@ def outbound_allow_list(value: str) -> list[str]:
 # Where HTTP and webhook tasks may go besides public addresses (flows/outbound.py).
 SIGNOFF_OUTBOUND_ALLOW = outbound_allow_list(env_str("SIGNOFF_OUTBOUND_ALLOW"))
 SIGNOFF_BASE_URL = env_str("SIGNOFF_BASE_URL", "http://127.0.0.1:8000")
+# Approval-request callbacks (flows/callbacks.py): retried with exponential backoff
+# from the first delay, capped, for at most the retry window after the first send.
+SIGNOFF_CALLBACK_RETRY_SECONDS = env_float("SIGNOFF_CALLBACK_RETRY_SECONDS", 86400.0)
+SIGNOFF_CALLBACK_FIRST_DELAY = env_float("SIGNOFF_CALLBACK_FIRST_DELAY", 10.0)
+SIGNOFF_CALLBACK_MAX_DELAY = env_float("SIGNOFF_CALLBACK_MAX_DELAY", 3600.0)
 # Fernet key(s) for SECRET inputs and answers at rest; comma-separated to rotate
 # (the first encrypts, all decrypt). See flows/secrets.py.
 SIGNOFF_ENCRYPTION_KEY = env_str("SIGNOFF_ENCRYPTION_KEY")

@@ -15,6 +15,8 @@ from django.contrib import admin, messages
 
 from flows import engine, loader, secrets
 from flows.models import (
+    ApprovalRequest,
+    CallbackDelivery,
     Execution,
     ExecutionEvent,
     Flow,
@@ -377,3 +379,29 @@ class FlowEventAdmin(ReadOnlyAdmin):
     list_filter = ["action", "flow__tenant"]
     list_select_related = ["flow"]
     search_fields = ["flow__namespace", "flow__flow_id", "actor_name"]
+
+
+class DeliveryInline(ReadOnlyInline):
+    model = CallbackDelivery
+    fields = ["attempt", "at", "status_code", "error", "next_try_at"]
+    readonly_fields = fields
+    show_change_link = False
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(ReadOnlyAdmin):
+    """Approval requests from other systems and their callbacks' deliveries."""
+
+    list_display = ["id", "tenant", "token", "callback", "callback_next_at"]
+    list_filter = ["callback", "tenant"]
+    readonly_fields = [
+        "tenant",
+        "execution",
+        "token",
+        "callback_url",
+        "callback",
+        "callback_next_at",
+        "callback_first_at",
+        "created_at",
+    ]
+    inlines = [DeliveryInline]

@@ -430,3 +430,72 @@ class SweeperLease(models.Model):
 
     def __str__(self):
         return f"{self.name}: {self.holder} until {self.expires_at}"
+
+
+class ApprovalRequest(models.Model):
+    """A one-Pause execution another system asked for, and its callback's progress.
+
+    The completion URL's signature and the callback's signing key are derived from
+    SECRET_KEY and this row's id (flows.callbacks), so neither is stored.
+    """
+
+    class Callback(models.TextChoices):
+        NONE = "NONE"  # no callback URL
+        PENDING = "PENDING"  # due (once the token is resolved) or retrying
+        DELIVERED = "DELIVERED"
+        GAVE_UP = "GAVE_UP"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="approval_requests"
+    )
+    execution = models.OneToOneField(
+        Execution, on_delete=models.CASCADE, related_name="approval_request"
+    )
+    token = models.OneToOneField(
+        SuspensionToken, on_delete=models.CASCADE, related_name="approval_request"
+    )
+    callback_url = models.URLField(max_length=2000, blank=True)
+    callback = models.CharField(max_length=9, choices=Callback, default=Callback.NONE)
+    # When the sweeper may (re)send; pushed forward while a worker holds a send.
+    callback_next_at = models.DateTimeField(null=True, blank=True)
+    # The first send's time; retries stop SIGNOFF_CALLBACK_RETRY_SECONDS after it.
+    callback_first_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["callback_next_at"],
+                name="request_callback_due_idx",
+                condition=Q(callback="PENDING"),
+            )
+        ]
+
+    def __str__(self):
+        return str(self.id)
+
+
+class CallbackDelivery(models.Model):
+    """One attempt to POST an approval request's outcome to its callback URL."""
+
+    request = models.ForeignKey(
+        ApprovalRequest, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    attempt = models.PositiveIntegerField()
+    at = models.DateTimeField()
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    next_try_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["request", "attempt"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "attempt"], name="delivery_attempt_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.request_id} #{self.attempt} {self.status_code or self.error}"

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.db.models import Q
 
-from flows import engine
+from flows import callbacks, engine
 from flows.engine import heartbeat
 from flows.models import SweeperLease
 
@@ -31,13 +31,15 @@ logger = logging.getLogger(__name__)
 
 
 def sweep_once() -> dict:
-    """One pass: expire due pauses, wake due sleeps, re-enqueue lost executions."""
+    """One pass: expire due pauses, wake due sleeps, re-enqueue lost executions,
+    queue due approval-request callbacks."""
     moment = engine.now()
     return {
         "expired": engine.expire_due(moment),
         "woken": engine.wake_due(moment),
         "recovered": engine.recover_lost(moment),
         "stalled": heartbeat.recover_stalled(moment),
+        "callbacks": callbacks.enqueue_due(moment),
     }
 
 
@@ -79,7 +81,7 @@ def run_pass(holder: str) -> float:
 def seconds_until_next_pass() -> float:
     """Sleep the interval, or less when a deadline falls due sooner."""
     interval = settings.SIGNOFF_SWEEP_INTERVAL
-    due = engine.next_due()
+    due = min((d for d in (engine.next_due(), callbacks.next_due()) if d), default=None)
     if due is None:
         return interval
     return max(0.05, min(interval, (due - engine.now()).total_seconds() + 0.01))

@@ -614,3 +614,77 @@ KESTRA_TENANT_RESUME = {
         *KESTRA_RESUME["parameters"],
     ],
 }
+
+APPROVAL_REQUEST = {
+    "operation_id": "create_approval_request",
+    "summary": "Ask people for an approval, a form or a review, with no flow to write",
+    "description": (
+        "Makes a one-Pause execution of the tenant's hidden `signoff.system` / "
+        "`approval-request` flow (a revision per distinct screen, inputs, "
+        "assignees and behavior). The reply holds the token id, the screen URL for "
+        "people, and a completion URL whose `sig` is its only credential. With a "
+        "`callbackUrl` (allowed by `SIGNOFF_OUTBOUND_ALLOW` like any outbound "
+        "call), the outcome is POSTed there once the token is answered, expires "
+        "or is cancelled, signed `Signoff-Signature: t=<ts>,v1=<hex HMAC-SHA256 "
+        'of "<ts>.<body>" under callbackSecret>`, with the same `Idempotency-Key` '
+        "on every retry. `?tenant=<slug>` picks the tenant when the caller is in "
+        "several."
+    ),
+    "parameters": [
+        OpenApiParameter("tenant", OpenApiTypes.STR, description="A tenant's slug."),
+    ],
+    "request": s.ApprovalRequestSerializer,
+    "examples": [
+        OpenApiExample(
+            "Approval",
+            value={
+                "message": "Deploy v2.3 to production?",
+                "screen": "approval",
+                "assignees": {"groups": ["ops"]},
+                "deadline": "PT4H",
+                "callbackUrl": "https://ci.example.com/hooks/signoff",
+            },
+            request_only=True,
+        ),
+    ],
+    "responses": {
+        201: s.ApprovalRequestCreatedSerializer,
+        400: INVALID,
+        401: UNAUTHORIZED,
+        403: _error("The caller is not a member of this tenant."),
+    },
+}
+
+APPROVAL_REQUEST_COMPLETE = {
+    "operation_id": "complete_approval_request",
+    "summary": "Answer an approval request by its signed completion URL",
+    "description": (
+        "No API key: the `sig` from the creation reply is the credential. The body "
+        "and its validation are the main resume's (`decision` and `comment` on an "
+        "approval, the onResume fields on a form, `acknowledged` on a review)."
+    ),
+    "auth": [],
+    "parameters": [
+        OpenApiParameter(
+            "token",
+            OpenApiTypes.UUID,
+            OpenApiParameter.PATH,
+            description="The approval request's token id.",
+        ),
+        OpenApiParameter(
+            "sig",
+            OpenApiTypes.STR,
+            required=True,
+            description="The completion URL's signature.",
+        ),
+    ],
+    "request": {"application/json": OpenApiTypes.OBJECT},
+    "responses": {
+        202: s.ResumeAcceptedSerializer,
+        400: INVALID,
+        403: _error("The signature does not match this approval request."),
+        404: _error("No such approval request."),
+        409: _error("Already answered, expired or cancelled.", s.ConsumedSerializer),
+        410: _error("The deadline has passed.", s.ExpiredSerializer),
+    },
+}
