@@ -64,6 +64,8 @@ def _start(request, flow):
             for name, errors in exc.errors.items():
                 for error in errors:
                     form.add_error(name if name in form.fields else None, error)
+        except engine.HoldConflict as exc:
+            return refused(request, 409, "This flow was cancelled", str(exc))
         else:
             if execution.state == execution.State.QUEUED:
                 note = f"Execution of {flow} queued because the flow is paused."

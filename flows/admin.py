@@ -129,7 +129,14 @@ def _by_line(problem) -> str:
 @admin.register(Flow)
 class FlowAdmin(admin.ModelAdmin):
     form = FlowSourceForm
-    list_display = ["__str__", "tenant", "latest_revision", "is_paused", "updated_at"]
+    list_display = [
+        "__str__",
+        "tenant",
+        "latest_revision",
+        "is_paused",
+        "cancelled_at",
+        "updated_at",
+    ]
     list_filter = ["tenant", "namespace", "is_paused"]
     list_select_related = ["tenant"]
     search_fields = ["namespace", "flow_id", "description"]
@@ -174,7 +181,14 @@ class FlowAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["tenant", "namespace", "flow_id", "latest_revision", "is_paused"]
+        return [
+            "tenant",
+            "namespace",
+            "flow_id",
+            "latest_revision",
+            "is_paused",
+            "cancelled_at",
+        ]
 
     def has_delete_permission(self, request, obj=None):
         return False  # its revisions and executions are history

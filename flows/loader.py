@@ -73,7 +73,10 @@ def save_flow(tenant, source: str, definition: dict) -> LoadResult:
     )
     flow.latest_revision = revision.revision
     flow.description = definition["description"]
-    flow.save(update_fields=["latest_revision", "description", "updated_at"])
+    flow.cancelled_at = None  # a cancelled flow is used again once it is changed
+    flow.save(
+        update_fields=["latest_revision", "description", "cancelled_at", "updated_at"]
+    )
     return LoadResult(flow, revision, True)
 
 

@@ -30,6 +30,8 @@ class Flow(models.Model):
     description = models.TextField(blank=True)
     latest_revision = models.PositiveIntegerField(default=0)
     is_paused = models.BooleanField(default=False)
+    # Set by a whole-flow cancel: no execution starts until a new revision is loaded.
+    cancelled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

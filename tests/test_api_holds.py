@@ -96,13 +96,35 @@ def test_resume_releases_held_and_queued_executions(ops, pause, post):
     assert again.status_code == 409 and again.json()["state"] == "active"
 
 
-def test_cancel_flow_ends_them_all_and_is_409_when_none_is_left(ops, pause, post):
+def test_cancel_flow_ends_them_all_and_stops_the_flow_for_good(ops, pause, post):
     token = pause()
     response = post(ops, f"{FLOW}/cancel", {})
     assert response.status_code == 202 and response.json()["affected"] == 1
+    assert response.json()["state"] == "cancelled"
     assert Execution.objects.get(pk=token.execution_id).state == E.CANCELLED
-    again = ops.post(f"{FLOW}/cancel")
-    assert again.status_code == 409 and again.json()["state"] == "active"
+    assert ops.get(FLOW).json()["state"] == "cancelled"
+    # As the workflow-pause document says: a cancelled flow is not active, so
+    # pause, resume and another cancel are 409s, and it starts nothing.
+    for verb in ("pause", "resume", "cancel"):
+        refused = ops.post(f"{FLOW}/{verb}")
+        assert refused.status_code == 409 and refused.json()["state"] == "cancelled"
+    start = post(ops, f"{FLOW}/executions", {"inputs": {}})
+    assert start.status_code == 409 and start.json()["state"] == "cancelled"
+    assert Execution.objects.count() == 1
+
+
+def test_a_new_revision_makes_a_cancelled_flow_usable_again(
+    ops, pause, post, make_flow
+):
+    token = pause()
+    post(ops, f"{FLOW}/cancel", {})
+    flow = Execution.objects.get(pk=token.execution_id).flow
+    make_flow(
+        flow.revisions.get(revision=1).source + "\n# changed\n" + "description: again\n"
+    )
+    assert ops.get(FLOW).json()["state"] == "active"
+    start = post(ops, f"{FLOW}/executions", {"inputs": {}})
+    assert start.status_code == 201
 
 
 def test_the_starter_pauses_unpauses_and_cancels_their_execution(

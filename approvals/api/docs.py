@@ -51,6 +51,11 @@ INVALID = _error(
     s.InvalidDataSerializer,
 )
 
+FLOW_CANCELLED = _error(
+    "The flow was cancelled (`state`: cancelled); a new revision makes it usable.",
+    s.HoldConflictSerializer,
+)
+
 EXECUTION_ID = OpenApiParameter(
     "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="An execution's id."
 )
@@ -291,6 +296,7 @@ START = {
         400: INVALID,
         401: UNAUTHORIZED,
         404: _error("No such flow in the user's tenants."),
+        409: FLOW_CANCELLED,
     },
 }
 
@@ -518,6 +524,7 @@ OKTA_INVOKE = {
         400: INVALID,
         401: UNAUTHORIZED,
         404: _error("No such flow in the user's tenants."),
+        409: FLOW_CANCELLED,
     },
 }
 

@@ -31,11 +31,24 @@ from flows.models import Execution, ExecutionEvent, Flow, FlowEvent
 
 H = Execution.Hold
 ENDED = Execution.TERMINAL
-ACTIVE, PAUSED = "active", "paused"
+ACTIVE, PAUSED, CANCELLED = "active", "paused", "cancelled"
 
 
 def flow_state(flow: Flow) -> str:
+    if flow.cancelled_at:
+        return CANCELLED
     return PAUSED if flow.is_paused else ACTIVE
+
+
+def check_startable(flow: Flow) -> None:
+    """Raise HoldConflict (409) if the flow was cancelled: it starts nothing."""
+    if flow.cancelled_at:
+        raise HoldConflict("flow", CANCELLED, CANCELLED_DETAIL)
+
+
+CANCELLED_DETAIL = (
+    "The flow was cancelled; load a new revision of it to start executions again."
+)
 
 
 def unfinished(flow: Flow) -> QuerySet[Execution]:
@@ -59,6 +72,7 @@ def pause_flow(flow_id, *, actor=None, channel: str = "api") -> int:
     """Pause the flow: no execution of it starts a new step until resume_flow."""
     with transaction.atomic(), atomic():  # a refusal rolls back to here
         flow = _lock_flow(flow_id)
+        check_startable(flow)
         if flow.is_paused:
             raise HoldConflict("flow", PAUSED, "The flow is already paused.")
         Flow.objects.filter(pk=flow.pk).update(is_paused=True)
@@ -77,6 +91,7 @@ def resume_flow(flow_id, *, actor=None, channel: str = "api") -> int:
     """Resume the flow: every execution its pause held (or queued) goes on."""
     with transaction.atomic(), atomic():
         flow = _lock_flow(flow_id)
+        check_startable(flow)
         if not flow.is_paused:
             raise HoldConflict("flow", ACTIVE, "The flow is not paused.")
         Flow.objects.filter(pk=flow.pk).update(is_paused=False)
@@ -92,14 +107,15 @@ def resume_flow(flow_id, *, actor=None, channel: str = "api") -> int:
 
 
 def cancel_flow(flow_id, *, actor=None, channel: str = "api") -> int:
-    """Cancel every unfinished execution of the flow; its pause state stays."""
+    """Cancel the flow: every unfinished execution ends CANCELLED and none starts
+    until a new revision is loaded (the workflow-pause document's "permanently
+    stop")."""
     with transaction.atomic(), atomic():
         flow = _lock_flow(flow_id)
+        check_startable(flow)
+        Flow.objects.filter(pk=flow.pk).update(cancelled_at=now(), is_paused=False)
+        flow.cancelled_at, flow.is_paused = now(), False
         pks = list(unfinished(flow).filter(ending="").values_list("pk", flat=True))
-        if not pks:
-            raise HoldConflict(
-                "flow", flow_state(flow), "The flow has no unfinished execution."
-            )
         cancelled = sum(_cancel_one(pk, actor, channel) for pk in pks)
         _flow_event(flow, FlowEvent.Action.CANCEL, cancelled, actor, channel)
         return cancelled

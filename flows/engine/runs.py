@@ -52,6 +52,7 @@ def start_execution(
     secrets.require_key(revision.definition)
     definitions = inputs.parse_definitions(revision.definition.get("inputs") or [])
     values = secrets.seal(definitions, inputs.validate(definitions, data or {}))
+    holds.check_startable(flow)
     paused = Flow.objects.filter(pk=flow.pk, is_paused=True).exists()
     with atomic():
         execution = Execution.objects.create(

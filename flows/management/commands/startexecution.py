@@ -42,6 +42,8 @@ class Command(BaseCommand):
         except inputs.InputValidationError as exc:
             lines = [f"  {key}: {' '.join(msgs)}" for key, msgs in exc.errors.items()]
             raise CommandError("invalid inputs:\n" + "\n".join(lines)) from exc
+        except engine.HoldConflict as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write(f"started {flow} revision {execution.revision.revision}")
         self.stdout.write(str(execution.pk))
 
