@@ -6,11 +6,11 @@ from flows.engine.transitions import (
     T,
     actor_name,
     atomic,
-    audit,
     lock_execution,
     move,
     move_execution,
     move_run,
+    note,
     now,
     wake_later,
 )
@@ -72,15 +72,8 @@ def end_early(execution, target: str, *, actor=None, channel="", reason="") -> N
         )
         return
     Execution.objects.filter(pk=execution.pk).update(ending=target)
-    audit(
-        execution.pk,
-        Execution,
-        execution.pk,
-        execution.state,
-        execution.state,
-        actor=actor,
-        channel=channel,
-        data={"ending": target, **(data or {})},
+    note(
+        execution, actor=actor, channel=channel, data={"ending": target, **(data or {})}
     )
     execution.ending = target
     if execution.state == E.PAUSED:

@@ -21,9 +21,9 @@ from flows.engine.transitions import (
     E,
     actor_name,
     atomic,
-    audit,
     lock_execution,
     move_execution,
+    note,
     now,
     wake_later,
 )
@@ -209,18 +209,8 @@ def _set_hold(execution: Execution, hold: str, *, actor=None, channel="") -> Non
     was = execution.hold
     Execution.objects.filter(pk=execution.pk).update(hold=hold, lease_until=None)
     execution.hold = hold
-    state = execution.state
     data = {"hold": hold, **({"was": was} if was else {})}
-    audit(
-        execution.pk,
-        Execution,
-        execution.pk,
-        state,
-        state,
-        actor=actor,
-        channel=channel,
-        data=data,
-    )
+    note(execution, actor=actor, channel=channel, data=data)
 
 
 def _release(execution: Execution, *, actor=None, channel="") -> None:
@@ -239,17 +229,7 @@ def _release(execution: Execution, *, actor=None, channel="") -> None:
             started_at=now(),
         )
     else:
-        state = execution.state
-        audit(
-            execution.pk,
-            Execution,
-            execution.pk,
-            state,
-            state,
-            actor=actor,
-            channel=channel,
-            data=data,
-        )
+        note(execution, actor=actor, channel=channel, data=data)
     if execution.state in (E.RUNNING, E.CREATED):
         wake_later(execution.pk)
 

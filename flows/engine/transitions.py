@@ -201,6 +201,22 @@ def move(
     return True
 
 
+def note(execution: Execution, *, actor=None, channel="", data=None) -> None:
+    """An event on the execution's trail that changes no state (a hold, an end
+    requested): from and to are the state it stays in."""
+    state = execution.state
+    audit(
+        execution.pk,
+        Execution,
+        execution.pk,
+        state,
+        state,
+        actor=actor,
+        channel=channel,
+        data=data,
+    )
+
+
 def move_run(
     execution,
     run: TaskRun,
