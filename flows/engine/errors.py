@@ -41,6 +41,15 @@ class SeveralWaiting(EngineError):
         self.tokens = tokens
 
 
+class NoAssigneeLeft(EngineError):
+    """A change of assignees that would leave none: the token would be open to
+    every member of the tenant (409)."""
+
+    def __init__(self, token: SuspensionToken):
+        super().__init__(f"suspension {token.pk} would have no assignee left")
+        self.token = token
+
+
 class IllegalMove(EngineError):
     """A transition the state tables do not allow: a bug, not user input."""
 
