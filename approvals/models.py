@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -90,3 +91,117 @@ class IdempotentReply(models.Model):
 
     def __str__(self):
         return f"{self.user} {self.key}"
+
+
+class Notice(models.Model):
+    """The outbox: one person (or one chat channel) to tell about a waiting token.
+
+    Written in the transaction that made the token wait (or that reminded,
+    escalated or delegated), sent by a worker after the commit, retried by the
+    sweeper while PENDING and `next_at` has passed.
+    """
+
+    class Channel(models.TextChoices):
+        EMAIL = "email"
+        SLACK = "slack"
+
+    class State(models.TextChoices):
+        PENDING = "PENDING"
+        SENT = "SENT"
+        GAVE_UP = "GAVE_UP"
+        SKIPPED = "SKIPPED"  # the token stopped waiting before it was sent
+
+    token = models.ForeignKey(
+        SuspensionToken, on_delete=models.CASCADE, related_name="notices"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notices",
+    )
+    channel = models.CharField(max_length=16, choices=Channel)
+    # The chat webhook (may be sealed: flows.secrets); never shown.
+    target = models.JSONField(null=True, blank=True)
+    reason = models.CharField(max_length=32)
+    state = models.CharField(max_length=16, choices=State, default=State.PENDING)
+    created_at = models.DateTimeField()
+    next_at = models.DateTimeField(null=True, blank=True)
+    first_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["state", "next_at"])]
+
+    def __str__(self):
+        return f"{self.channel} {self.reason} to {self.user or 'channel'}"
+
+
+class NoticeDelivery(models.Model):
+    """One attempt to send a Notice: when, and what happened."""
+
+    notice = models.ForeignKey(
+        Notice, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    attempt = models.PositiveIntegerField()
+    at = models.DateTimeField()
+    ok = models.BooleanField()
+    error = models.TextField(blank=True)
+    next_try_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notice", "attempt"], name="one_delivery_per_attempt"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.notice} #{self.attempt} {'ok' if self.ok else 'failed'}"
+
+
+class OneClickLink(models.Model):
+    """A one-click answer link for one recipient of one token: single use,
+    expiring, only the hash of its secret kept (approvals/links.py)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    token = models.ForeignKey(
+        SuspensionToken, on_delete=models.CASCADE, related_name="links"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="links"
+    )
+    secret_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"link for {self.user} to {self.token_id}"
+
+
+class FollowUp(models.Model):
+    """When a waiting token is next reminded about and escalated: the columns
+    whose conditional UPDATE lets one sweeper, once, do each (reminders.py)."""
+
+    token = models.OneToOneField(
+        SuspensionToken,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="follow_up",
+    )
+    remind_at = models.DateTimeField(null=True, blank=True)
+    escalate_at = models.DateTimeField(null=True, blank=True)
+    reminders = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["remind_at"]),
+            models.Index(fields=["escalate_at"]),
+        ]
+
+    def __str__(self):
+        return f"follow-up of {self.token_id}"

@@ -9,6 +9,7 @@ from approvals import (
     views_flows,
     views_holds,
     views_inbox,
+    views_links,
 )
 
 app_name = "approvals"
@@ -17,6 +18,13 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="approvals:inbox"), name="home"),
     path("approvals/", views_inbox.inbox, name="inbox"),
     path("approvals/<uuid:token_id>/", views_answer.answer, name="answer"),
+    path("l/<uuid:link_id>/<str:secret>/", views_links.link, name="link"),
+    # Kestra's UI address for an execution (links in Kestra flows' messages).
+    path(
+        "ui/executions/<str:namespace>/<str:flow_id>/<uuid:execution_id>",
+        views_links.kestra_execution,
+        name="kestra-execution",
+    ),
     path("executions/", views_executions.executions, name="executions"),
     path(
         "executions/<uuid:execution_id>/", views_executions.execution, name="execution"

@@ -41,7 +41,7 @@ HEADINGS = {
 @login_required
 def answer(request, token_id):
     token = get_object_or_404(
-        access.with_visible(_tokens(), request.user, "execution_id"), pk=token_id
+        access.with_visible(tokens(), request.user, "execution_id"), pk=token_id
     )
     try:
         answers.check_can_answer(request.user, token)
@@ -50,7 +50,7 @@ def answer(request, token_id):
     if request.method != "POST":
         mine = token.answers.filter(user=request.user).first()
         if mine is not None:  # quorum pending: show their answer, no second form
-            return _answer_page(request, token, None, mine=mine)
+            return answer_page(request, token, None, mine=mine)
     data = request.POST if request.method == "POST" else None
     try:  # the fingerprint of what the page showed (an older page may send none)
         context.check_unchanged(token, data.get("_fingerprint", "") if data else "")
@@ -59,7 +59,7 @@ def answer(request, token_id):
         return refused(request, 412, "This request changed", detail, token=token)
     form = forms.answer_form(token, data, request.FILES or None)
     if not form.is_valid():
-        return _answer_page(request, token, form)
+        return answer_page(request, token, form)
     try:
         outcome = answers.answer(request.user, token, form.values, channel="web")
     except (*REFUSALS, answers.AlreadyAnswered) as exc:
@@ -71,13 +71,14 @@ def answer(request, token_id):
     return redirect("approvals:execution", token.execution_id)
 
 
-def _tokens():
+def tokens():
     return SuspensionToken.objects.select_related(
         "task_run", "execution__flow", "execution__revision", "execution__created_by"
     )
 
 
-def _answer_page(request, token, form, *, mine=None):
+def answer_page(request, token, form, *, mine=None, action=""):
+    """The screen; `action` is where its form posts (a one-click link's own URL)."""
     given = list(token.answers.select_related("user"))
     approved = sum(a.decision in answers.APPROVING for a in given)
     shown = context.approval_context(token)
@@ -95,6 +96,7 @@ def _answer_page(request, token, form, *, mine=None):
         "screen_heading": HEADINGS[token.screen],
         "decision_buttons": _decision_buttons(token, form),
         "on_reject": _reject_note(token),
+        "action": action,
     }
     return render(request, "approvals/answer.html", page)
 

@@ -238,9 +238,25 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "approvals:inbox"
 LOGOUT_REDIRECT_URL = "login"
 
+# Notifications' mail (approvals/notifications.py). The password is only read here
+# and handed to Django's SMTP backend: never logged, never shown.
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env_str("EMAIL_PORT", "25") or 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 30.0)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "signoff@localhost")
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+# A Slack incoming webhook that every pause posts to unless its `notify` says not.
+SIGNOFF_NOTIFY_SLACK_URL = env_str("SIGNOFF_NOTIFY_SLACK_URL")
+# One-click links (approvals/links.py): they expire at the pause's deadline or
+# after this many seconds, whichever is first; by default they also need a sign-in.
+SIGNOFF_LINK_MAX_AGE = env_float("SIGNOFF_LINK_MAX_AGE", 7 * 86400.0)
+SIGNOFF_LINK_REQUIRES_LOGIN = env_bool("SIGNOFF_LINK_REQUIRES_LOGIN", True)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -344,6 +360,11 @@ def outbound_allow_list(value: str) -> list[str]:
 # Where HTTP and webhook tasks may go besides public addresses (flows/outbound.py).
 SIGNOFF_OUTBOUND_ALLOW = outbound_allow_list(env_str("SIGNOFF_OUTBOUND_ALLOW"))
 SIGNOFF_BASE_URL = env_str("SIGNOFF_BASE_URL", "http://127.0.0.1:8000")
+# Kestra UI addresses that a Slack task's text links to; sent pointing at
+# SIGNOFF_BASE_URL instead, where /ui/executions/... opens the execution.
+SIGNOFF_KESTRA_UI_URLS = env_list(
+    "SIGNOFF_KESTRA_UI_URLS", "http://localhost:8080,http://localhost:28080"
+)
 # Approval-request callbacks (flows/callbacks.py): retried with exponential backoff
 # from the first delay, capped, for at most the retry window after the first send.
 SIGNOFF_CALLBACK_RETRY_SECONDS = env_float("SIGNOFF_CALLBACK_RETRY_SECONDS", 86400.0)

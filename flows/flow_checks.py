@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from flows import inputs, retry, yaml_lines
+from flows import inputs, reaching, retry, yaml_lines
 from flows.durations import parse_duration
 from flows.tasks import TASK_TYPES, get_task_type
 from flows.tasks.base import COMMON_PROPERTIES, Property
@@ -527,6 +527,18 @@ def _to_assignees(prop, key, value) -> dict:
     return parse_assignees(yaml_lines.to_plain(value))
 
 
+def _to_notify(prop, key, value) -> dict:
+    return reaching.parse_notify(yaml_lines.to_plain(value))
+
+
+def _to_remind(prop, key, value) -> str:
+    return reaching.parse_remind(yaml_lines.to_plain(value))
+
+
+def _to_escalate(prop, key, value) -> dict:
+    return reaching.parse_escalate(yaml_lines.to_plain(value))
+
+
 _CONVERTERS = {
     "string": _to_text,
     "template": _to_text,
@@ -537,4 +549,7 @@ _CONVERTERS = {
     "list": _to_list,
     "map": _to_map,
     "assignees": _to_assignees,
+    "notify": _to_notify,
+    "remind": _to_remind,
+    "escalate": _to_escalate,
 }

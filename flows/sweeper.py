@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.db.models import Q
 
-from flows import callbacks, engine
+from flows import callbacks, engine, hooks
 from flows.engine import heartbeat
 from flows.models import SweeperLease
 
@@ -32,7 +32,8 @@ logger = logging.getLogger(__name__)
 
 def sweep_once() -> dict:
     """One pass: expire due pauses, wake due sleeps, re-enqueue lost executions,
-    queue due approval-request callbacks."""
+    queue due approval-request callbacks, then the human side's sweeps
+    (notifications, reminders, escalations: flows.hooks)."""
     moment = engine.now()
     return {
         "expired": engine.expire_due(moment),
@@ -40,6 +41,7 @@ def sweep_once() -> dict:
         "recovered": engine.recover_lost(moment),
         "stalled": heartbeat.recover_stalled(moment),
         "callbacks": callbacks.enqueue_due(moment),
+        **hooks.sweep(moment),
     }
 
 
@@ -81,7 +83,8 @@ def run_pass(holder: str) -> float:
 def seconds_until_next_pass() -> float:
     """Sleep the interval, or less when a deadline falls due sooner."""
     interval = settings.SIGNOFF_SWEEP_INTERVAL
-    due = min((d for d in (engine.next_due(), callbacks.next_due()) if d), default=None)
+    candidates = (engine.next_due(), callbacks.next_due(), hooks.next_due())
+    due = min((d for d in candidates if d), default=None)
     if due is None:
         return interval
     return max(0.05, min(interval, (due - engine.now()).total_seconds() + 0.01))

@@ -8,7 +8,7 @@ output string that holds a secret is stored sealed (flows.secrets).
 
 from django.conf import settings
 
-from flows import retry, secrets, steps, walker
+from flows import hooks, retry, secrets, steps, walker
 from flows.engine.transitions import E, S, T, audit, move_run, now
 from flows.models import Execution, SuspensionToken, TaskRun, TokenAssignee
 from flows.tasks.base import Done, SleepUntil, Suspend
@@ -96,7 +96,8 @@ def suspend(execution: Execution, step: steps.Step, pause: Suspend) -> None:
         allow_self_approval=pause.allow_self_approval,
         behavior=pause.behavior,
         expires_at=pause.expires_at,
-        options=pause.options,
+        # A chat webhook URL rendered from a secret stays sealed at rest.
+        options=secrets.seal_derived(pause.options, step.secrets),
     )
     kinds = {"users": TokenAssignee.Kind.USER, "groups": TokenAssignee.Kind.GROUP}
     TokenAssignee.objects.bulk_create(
@@ -117,6 +118,7 @@ def suspend(execution: Execution, step: steps.Step, pause: Suspend) -> None:
         outputs = {"due": deadline, "url": screen_url(token.pk)}
         TaskRun.objects.filter(pk=step.task_run_id).update(outputs=outputs)
         step.run.outputs = outputs
+    hooks.token_waiting(token)  # the notifications' outbox, in this transaction
 
 
 def screen_url(token_id) -> str:

@@ -101,6 +101,16 @@ class Request(TaskType):
         )
 
 
+def point_kestra_links(body: bytes) -> bytes:
+    """Kestra flows link to Kestra's UI (`http://localhost:8080/ui/executions/...`);
+    here those links go to Signoff's own `/ui/executions/...` route, which opens
+    the execution (SIGNOFF_KESTRA_UI_URLS lists the prefixes so rewritten)."""
+    base = settings.SIGNOFF_BASE_URL.rstrip("/").encode()
+    for prefix in settings.SIGNOFF_KESTRA_UI_URLS:
+        body = body.replace(prefix.rstrip("/").encode() + b"/ui/", base + b"/ui/")
+    return body
+
+
 class SlackIncomingWebhook(TaskType):
     name = "io.kestra.plugin.notifications.slack.SlackIncomingWebhook"
     aliases = ("SlackIncomingWebhook",)
@@ -118,7 +128,11 @@ class SlackIncomingWebhook(TaskType):
             text = ctx.render(ctx.task.get("messageText", ""))
             body = json.dumps({"text": text}).encode()
         response = _call(
-            ctx, "POST", url, content=body, headers={"Content-Type": "application/json"}
+            ctx,
+            "POST",
+            url,
+            content=point_kestra_links(body),
+            headers={"Content-Type": "application/json"},
         )
         if response.status_code >= 400:
             raise TaskError(

@@ -1,6 +1,6 @@
 """Pause: suspend the execution and wait for a person, a channel or a deadline."""
 
-from flows import inputs
+from flows import inputs, reaching
 from flows.durations import parse_duration
 from flows.tasks.base import Property, StepContext, Suspend, TaskError, TaskType
 
@@ -15,6 +15,9 @@ PEOPLE_PROPERTIES = {
     "assignees": Property("assignees"),
     "approvals": Property("int"),
     "allowSelfApproval": Property("bool"),
+    "notify": Property("notify"),
+    "remind": Property("remind"),
+    "escalate": Property("escalate"),
 }
 # `assignees: {users: [...], groups: [...]}`: two namespaces, never one, so a
 # user who happens to be called like a group is not that group.
@@ -106,6 +109,7 @@ def suspend(
         except ValueError as exc:
             raise TaskError(str(exc)) from exc
     inputs.parse_definitions(schema, where="onResume input")
+    options = {**options, **reach(ctx, task)}
     return Suspend(
         screen=screen,
         schema=schema,
@@ -117,6 +121,28 @@ def suspend(
         expires_at=expires_at,
         options=options,
     )
+
+
+def reach(ctx: StepContext, task: dict) -> dict:
+    """The token's `notify`, `remindSeconds` and `escalate` options, rendered."""
+    try:
+        notify = reaching.parse_notify(task.get("notify"))
+        if isinstance(notify["slack"], str):
+            notify["slack"] = str(ctx.render(notify["slack"])).strip()
+        found = {"notify": notify}
+        if task.get("remind"):
+            every = reaching.parse_remind(str(ctx.render(task["remind"])))
+            found["remindSeconds"] = reaching.interval_seconds(every, "remind")
+        if task.get("escalate"):
+            escalate = reaching.parse_escalate(task["escalate"])
+            after = str(ctx.render(escalate["after"]))
+            found["escalate"] = {
+                "afterSeconds": reaching.interval_seconds(after, "escalate.after"),
+                "to": render_assignees(ctx, escalate["to"]),
+            }
+    except ValueError as exc:
+        raise TaskError(str(exc)) from exc
+    return found
 
 
 class Pause(TaskType):
