@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from approvals import access, outcomes
-from approvals.models import Answer
+from approvals.models import Answer, Notice
 from approvals.views import paginate, styled
 from flows.models import CallbackDelivery, Execution
 
@@ -125,8 +125,22 @@ def execution(request, execution_id):
         "may_hold": access.may_hold_execution(request.user, found),
         "ended": found.state in Execution.TERMINAL or bool(found.ending),
         "deliveries": CallbackDelivery.objects.filter(request__execution=found),
+        "notices": _notices(found),
+        "unassigned": [t for t in tokens if not any((t.assignees or {}).values())],
     }
     return render(request, "approvals/execution.html", context)
+
+
+def _notices(execution) -> list[Notice]:
+    """Who was told about its pauses, each with its latest try."""
+    notices = list(
+        Notice.objects.filter(token__execution=execution)
+        .select_related("user")
+        .prefetch_related("deliveries")
+    )
+    for notice in notices:
+        notice.last = ([None] + list(notice.deliveries.all()))[-1]
+    return notices
 
 
 def in_tree_order(runs) -> list:

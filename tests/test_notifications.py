@@ -1,0 +1,192 @@
+"""Notifications on pause: who is emailed, what the mail says, chat posts, retries."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from approvals import notifications
+from approvals.models import Notice, NoticeDelivery
+from flows import engine, sweeper
+from tests.notify_support import ChatReceiver, links_in, people
+
+ASSIGNED = """
+assignees: {users: [bob], groups: [managers]}
+message: "Pay {{ inputs.amount }} EUR to ACME?"
+screen: approval
+pauseDuration: PT2H
+"""
+
+
+@pytest.fixture
+def team(tenant):
+    return people(tenant)
+
+
+@pytest.fixture
+def chat(settings):
+    settings.SIGNOFF_OUTBOUND_ALLOW = ["127.0.0.1"]
+    made = []
+
+    def start(statuses=()):
+        receiver = ChatReceiver(statuses)
+        made.append(receiver)
+        return receiver
+
+    yield start
+    for receiver in made:
+        receiver.close()
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    class Clock:
+        at = timezone.now()
+
+        def move(self, **delta):
+            self.at += timedelta(**delta)
+
+    moved = Clock()
+    monkeypatch.setattr(engine, "now", lambda: moved.at)
+    return moved
+
+
+def test_a_pause_emails_its_user_and_each_member_of_its_group(pause_token, team):
+    token = pause_token(ASSIGNED, actor=team["alice"])
+    sent = {m.to[0]: m for m in mail.outbox}
+    # dan is a manager of no tenant of this token; alice started it.
+    assert sorted(sent) == ["bob@example.com", "carol@example.com", "erin@example.com"]
+    message = sent["bob@example.com"]
+    assert message.subject == "Approval requested: acme.ops.ops_check"
+    assert "Pay 5 EUR to ACME?" in message.body
+    assert "Decision" in message.body and "Deadline:" in message.body
+    assert f"/approvals/{token.pk}/" in message.body
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html" and "Answer now" in html
+    [link] = links_in(message)
+    assert link in html
+    assert links_in(sent["carol@example.com"])[0] != link  # each their own
+    notices = Notice.objects.filter(token=token)
+    assert {n.state for n in notices} == {Notice.State.SENT}
+    assert NoticeDelivery.objects.filter(notice__token=token, ok=True).count() == 3
+
+
+def test_notify_false_tells_nobody(pause_token, team):
+    pause_token(ASSIGNED + "notify: false", actor=team["alice"])
+    assert mail.outbox == []
+    assert not Notice.objects.exists()
+
+
+def test_a_pause_without_assignees_emails_nobody(pause_token, team, client):
+    token = pause_token("message: open to all", actor=team["alice"])
+    assert mail.outbox == [] and not Notice.objects.exists()
+    client.force_login(team["alice"])
+    page = client.get(f"/executions/{token.execution_id}/").content.decode()
+    assert "No one was notified" in page
+
+
+def test_the_outbox_rows_are_written_in_the_transaction_and_sent_after(
+    pause_token, team, django_capture_on_commit_callbacks
+):
+    token = pause_token(ASSIGNED + "notify: false", actor=team["alice"])
+    assert notifications.tell(token, [team["bob"]], reason="delegated") == []
+    token.options = {**token.options, "notify": {"email": True, "slack": False}}
+    with django_capture_on_commit_callbacks(execute=True):
+        [notice] = notifications.tell(token, [team["bob"]], reason="delegated")
+        assert Notice.objects.get().state == Notice.State.PENDING
+        assert mail.outbox == []  # nothing is sent inside the transaction
+    assert [m.subject for m in mail.outbox] == [
+        "Delegated: Approval requested: acme.ops.ops_check"
+    ]
+    notice.refresh_from_db()
+    assert notice.state == Notice.State.SENT and notice.reason == "delegated"
+
+
+def test_a_slack_post_is_captured_by_the_webhook(pause_token, team, chat):
+    receiver = chat()
+    token = pause_token(
+        ASSIGNED + f"notify: {{email: true, slack: {{url: '{receiver.url}'}}}}",
+        actor=team["alice"],
+    )
+    [payload] = receiver.received
+    assert "Approval requested: acme.ops.ops_check" in payload["text"]
+    assert "Pay 5 EUR to ACME?" in payload["text"]
+    assert f"/approvals/{token.pk}/|Open the request>" in payload["text"]
+    assert "Told by email: bob, carol, erin" in payload["text"]
+    chat_notice = Notice.objects.get(channel=Notice.Channel.SLACK)
+    assert chat_notice.state == Notice.State.SENT and chat_notice.user is None
+
+
+def test_the_settings_webhook_is_used_when_the_pause_names_none(
+    pause_token, team, chat, settings
+):
+    receiver = chat()
+    settings.SIGNOFF_NOTIFY_SLACK_URL = receiver.url
+    pause_token("assignees: {users: [bob]}", actor=team["alice"])
+    assert len(receiver.received) == 1 and len(mail.outbox) == 1
+
+
+def test_a_failing_webhook_is_retried_by_the_sweeper_and_recorded(
+    pause_token, team, chat, clock, run_on_commit
+):
+    receiver = chat(statuses=[500, 503])
+    token = pause_token(
+        f"assignees: {{users: [bob]}}\nnotify: {{email: false, slack: '{receiver.url}'}}",
+        actor=team["alice"],
+    )
+    notice = Notice.objects.get(token=token)
+    [first] = notice.deliveries.all()
+    assert not first.ok and first.error.startswith("HTTP 500")
+    assert first.next_try_at is not None
+    assert run_on_commit(sweeper.sweep_once)["notices"] == 0  # not due yet
+    clock.move(seconds=11)
+    assert run_on_commit(sweeper.sweep_once)["notices"] == 1
+    clock.move(hours=1)
+    run_on_commit(sweeper.sweep_once)
+    notice.refresh_from_db()
+    attempts = [(d.attempt, d.ok) for d in notice.deliveries.all()]
+    assert attempts == [(1, False), (2, False), (3, True)]
+    assert notice.state == Notice.State.SENT and len(receiver.received) == 3
+
+
+def test_a_webhook_off_the_allow_list_is_refused_and_not_retried(
+    pause_token, team, settings
+):
+    settings.SIGNOFF_OUTBOUND_ALLOW = []
+    token = pause_token(
+        "assignees: {users: [bob]}\n"
+        "notify: {email: false, slack: 'http://127.0.0.1:9/hook'}",
+        actor=team["alice"],
+    )
+    notice = Notice.objects.get(token=token)
+    assert notice.state == Notice.State.GAVE_UP
+    assert notice.deliveries.get().error.startswith("refused:")
+
+
+def test_a_user_without_an_email_address_is_recorded_not_retried(pause_token, team):
+    team["bob"].email = ""
+    team["bob"].save()
+    token = pause_token("assignees: {users: [bob]}", actor=team["alice"])
+    notice = Notice.objects.get(token=token)
+    assert notice.state == Notice.State.GAVE_UP
+    assert notice.deliveries.get().error == "bob has no email address"
+
+
+def test_a_notice_for_an_answered_token_is_skipped(pause_token, team):
+    token = pause_token(ASSIGNED + "notify: false", actor=team["alice"])
+    token.options = {**token.options, "notify": {"email": True, "slack": False}}
+    [notice] = notifications.tell(token, [team["bob"]], reason="reminder")
+    engine.resume(token, {"decision": "Approved"}, actor=team["bob"])
+    assert notifications.deliver(notice.pk) is None
+    notice.refresh_from_db()
+    assert notice.state == Notice.State.SKIPPED and mail.outbox == []
+
+
+def test_deliveries_show_on_the_execution_page(pause_token, team, client):
+    token = pause_token("assignees: {users: [bob]}", actor=team["alice"])
+    client.force_login(team["bob"])
+    page = client.get(f"/executions/{token.execution_id}/").content.decode()
+    assert 'id="notices-heading"' in page
+    row = "<td>bob</td>\n        <td>Email</td>\n        <td>waiting</td>\n        <td>Sent</td>"
+    assert row in page and "delivered" in page
