@@ -10,13 +10,14 @@ is the credential for that one answer, recorded as its recipient via `email`.
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from approvals import answers, context, forms, links
+from approvals import access, answers, context, forms, links
 from approvals.models import Answer
 from approvals.views import refused
 from approvals.views_answer import (
@@ -88,12 +89,15 @@ def _answer(request, token, recipient, found):
     return render(request, "approvals/link_answered.html", page)
 
 
+@login_required
 def kestra_execution(request, namespace, flow_id, execution_id):
     """Kestra's `/ui/executions/<namespace>/<flow>/<id>`: this execution's page
-    (which offers its waiting answer screen), when the ids match one here."""
-    found = Execution.objects.filter(
-        pk=execution_id, flow__namespace=namespace, flow__flow_id=flow_id
-    ).exists()
+    (which offers its waiting answer screen), when the ids match one you see."""
+    found = (
+        access.visible_executions(request.user)
+        .filter(pk=execution_id, flow__namespace=namespace, flow__flow_id=flow_id)
+        .exists()
+    )
     if not found:
         raise Http404("No such execution.")
     return redirect("approvals:execution", execution_id)
