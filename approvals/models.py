@@ -153,6 +153,7 @@ class NoticeDelivery(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+        verbose_name_plural = "notice deliveries"
         constraints = [
             models.UniqueConstraint(
                 fields=["notice", "attempt"], name="one_delivery_per_attempt"

@@ -192,3 +192,21 @@ def test_deliveries_show_on_the_execution_page(pause_token, team, client):
     cells = ["bob", "Email", "waiting", "Sent"]
     assert "\n        ".join(f"<td>{cell}</td>" for cell in cells) in page
     assert "delivered" in page
+
+
+def test_the_admin_shows_notices_read_only(pause_token, team, client):
+    from tests.factories import UserFactory
+
+    token = pause_token("assignees: {users: [bob]}", actor=team["alice"])
+    notice = Notice.objects.get(token=token)
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    listing = client.get("/admin/approvals/notice/").content.decode()
+    assert "bob" in listing and "SENT" in listing
+    page = client.get(f"/admin/approvals/notice/{notice.pk}/change/")
+    html = page.content.decode()
+    assert page.status_code == 200 and "Notice deliverys" not in html
+    assert "Notice deliveries" in html
+    assert 'name="_save"' not in html  # nothing to change
+    delete = client.post(f"/admin/approvals/notice/{notice.pk}/delete/")
+    assert delete.status_code == 403 and Notice.objects.filter(pk=notice.pk).exists()
