@@ -161,6 +161,10 @@ def serve(host: str, port: int, workers: int, stdout) -> None:
         env["SIGNOFF_OUTBOUND_REWRITES"] = rewrite
         env["SIGNOFF_OUTBOUND_ALLOW"] = allow  # the stand-in, listed explicitly
         stdout.write(f"Outbound HTTP: {rewrite} (SIGNOFF_OUTBOUND_ALLOW={allow})")
+    if "EMAIL_BACKEND" not in env:  # notifications as files a user can open
+        env["EMAIL_BACKEND"] = "django.core.mail.backends.filebased.EmailBackend"
+        env.setdefault("EMAIL_FILE_PATH", str(Path(settings.VAR_DIR) / "mail"))
+        stdout.write(f"Notification emails are written to {env['EMAIL_FILE_PATH']}/")
     plural = "s" * (workers != 1)
     stdout.write(
         f"Starting gunicorn ({workers} sync worker{plural}) and the worker; "
