@@ -23,9 +23,10 @@ from flows import engine
 class LinkRefused(Exception):
     """Why a link cannot be used, with the status its page is served with."""
 
-    def __init__(self, status: int, heading: str, detail: str):
+    def __init__(self, status: int, heading: str, detail: str, token=None):
         super().__init__(detail)
         self.status, self.heading, self.detail = status, heading, detail
+        self.token = token  # its request, when the link is genuine
 
 
 def _hash(secret: str) -> str:
@@ -68,6 +69,7 @@ def check(link_id, secret: str) -> OneClickLink:
             "This link was already used",
             "Each link answers once; your answer was recorded then. Open the "
             "request from your inbox to see it.",
+            link.token,
         )
     if link.expires_at <= engine.now():
         raise LinkRefused(
@@ -75,6 +77,7 @@ def check(link_id, secret: str) -> OneClickLink:
             "This link has expired",
             "Links expire at the request's deadline or after a while; open the "
             "request from your inbox if it still waits.",
+            link.token,
         )
     return link
 
@@ -90,5 +93,6 @@ def use(link: OneClickLink) -> None:
             409,
             "This link was already used",
             "Each link answers once; it was used a moment ago.",
+            link.token,
         )
     link.used_at = moment

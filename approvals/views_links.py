@@ -35,7 +35,7 @@ def link(request, link_id, secret):
     try:
         found = links.check(link_id, secret)
     except links.LinkRefused as exc:
-        return refused(request, exc.status, exc.heading, exc.detail)
+        return refused(request, exc.status, exc.heading, exc.detail, token=exc.token)
     recipient = found.user
     if not request.user.is_authenticated and settings.SIGNOFF_LINK_REQUIRES_LOGIN:
         return redirect_to_login(request.get_full_path())
@@ -75,7 +75,7 @@ def _answer(request, token, recipient, found):
             links.use(found)
             outcome = answers.answer(recipient, token, form.values, channel="email")
     except links.LinkRefused as exc:
-        return refused(request, exc.status, exc.heading, exc.detail)
+        return refused(request, exc.status, exc.heading, exc.detail, token=exc.token)
     except (*REFUSALS, answers.AlreadyAnswered) as exc:
         return refusal_page(request, token, exc)
     state = Execution.objects.values_list("state", flat=True).get(pk=token.execution_id)
