@@ -56,7 +56,14 @@ def check(link_id, secret: str) -> OneClickLink:
     link = (
         OneClickLink.objects.select_related("user", "token").filter(pk=link_id).first()
     )
-    if link is None or not constant_time_compare(_hash(secret), link.secret_hash):
+    if link is None:  # as any unknown id in a URL: 404
+        raise LinkRefused(
+            404,
+            "No such link",
+            "It may have been copied incompletely. Open the request from your "
+            "inbox instead.",
+        )
+    if not constant_time_compare(_hash(secret), link.secret_hash):
         raise LinkRefused(
             403,
             "This link is not valid",

@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
@@ -104,7 +104,12 @@ def execution(request, execution_id):
         pk=execution_id,
     )
     answers = Prefetch("answers", Answer.objects.select_related("user"))
-    tokens = found.tokens.select_related("resolved_by").prefetch_related(answers)
+    notified = Exists(Notice.objects.filter(token=OuterRef("pk")))
+    tokens = (
+        found.tokens.select_related("resolved_by")
+        .prefetch_related(answers)
+        .annotate(notified=notified)
+    )
     answerable = access.answerable_tokens(request.user).filter(execution=found)
     runs = in_tree_order(found.task_runs.order_by("started_at", "path"))
     tokens = list(tokens.order_by("created_at"))
@@ -125,7 +130,7 @@ def execution(request, execution_id):
         "may_hold": access.may_hold_execution(request.user, found),
         "ended": found.state in Execution.TERMINAL or bool(found.ending),
         "deliveries": CallbackDelivery.objects.filter(request__execution=found),
-        "notices": _notices(found),
+        "notices": _notices(found) if any(t.notified for t in tokens) else [],
         "unassigned": [t for t in tokens if not any((t.assignees or {}).values())],
     }
     return render(request, "approvals/execution.html", context)

@@ -120,10 +120,13 @@ def test_an_altered_link_is_refused_with_403(mailed, team, client):
     path = paths["bob"]
     altered = path[:-2] + ("A" if path[-2] != "A" else "B") + "/"
     other_id = "/l/00000000-0000-0000-0000-000000000000/" + path.split("/")[3] + "/"
-    for bad in (altered, other_id):
+    for bad, status, heading in (
+        (altered, 403, "This link is not valid"),
+        (other_id, 404, "No such link"),
+    ):
         for response in (client.get(bad), client.post(bad, {"decision": "Approved"})):
-            assert response.status_code == 403
-            assert "This link is not valid" in response.content.decode()
+            assert response.status_code == status
+            assert heading in response.content.decode()
     assert not Answer.objects.exists()
 
 
