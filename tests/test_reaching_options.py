@@ -34,12 +34,22 @@ def problems_of(task_lines: str) -> list[str]:
         ("escalate: {after: soon, to: {users: [cfo]}}", "for 'escalate.after'"),
         ("escalate: {after: P1D, to: [cfo]}", "'escalate.to' must say which"),
         ("escalate: {after: P1D}", "'escalate.to' must name at least one"),
+        ("assignees: {users: [a]}\nremind: PT1H\nnotify: {email: yes}", "true or"),
     ],
 )
 def test_bad_reaching_options_are_refused_at_load(lines, expected):
     problems = problems_of(lines)
     assert len(problems) == 1 and expected in problems[0]
-    assert problems[0].startswith("flow.yaml:6: task 'wait': ")
+    line = 6 + lines.count("\n")  # the last line holds the bad property
+    assert problems[0].startswith(f"flow.yaml:{line}: task 'wait': ")
+
+
+def test_escalating_a_pause_open_to_everyone_is_refused():
+    [problem] = problems_of("escalate: {after: P1D, to: {users: [cfo]}}")
+    assert problem == (
+        "flow.yaml:4: task 'wait': 'escalate' needs 'assignees': a pause without "
+        "them is open to every member already"
+    )
 
 
 def test_an_approval_takes_the_same_options(make_flow):

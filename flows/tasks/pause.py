@@ -94,6 +94,12 @@ def check_people(task: dict) -> list[str]:
     problems = []
     if task.get("approvals") is not None and task["approvals"] < 1:
         problems.append("'approvals' must be at least 1")
+    if task.get("escalate") and not any((task.get("assignees") or {}).values()):
+        # Adding approvers to a pause open to everyone would close it to the rest.
+        problems.append(
+            "'escalate' needs 'assignees': a pause without them is open to every "
+            "member already"
+        )
     return problems
 
 
