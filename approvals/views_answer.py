@@ -20,7 +20,13 @@ from approvals.views import refused
 from flows import engine, screens
 from flows.models import Execution, SuspensionToken
 
-REFUSALS = (access.Denied, access.Invisible, engine.AlreadyConsumed, engine.Expired)
+REFUSALS = (
+    access.Denied,
+    access.Invisible,
+    engine.AlreadyConsumed,
+    engine.Expired,
+    engine.Reassigned,
+)
 # What a reject (or deny) does, by the task's rejectBehavior / denyBehavior.
 ON_REJECT = {
     "CANCEL": "stops this execution: it ends cancelled.",
@@ -167,6 +173,10 @@ def refusal_page(request, token, exc):
         detail = "Your answer was already recorded; each person answers once."
         return refused(request, 409, "You already answered", detail, token=token)
     token.refresh_from_db()
+    if isinstance(exc, engine.Reassigned):
+        who = access.describe(token.assignees)
+        detail = f"It was handed to {who} while you answered; your answer was not kept."
+        return refused(request, 409, "This request was handed on", detail, token=token)
     if isinstance(exc, engine.Expired):
         when = _when(token.expires_at or token.resolved_at)
         detail = f"Its deadline passed on {when}; it can no longer be answered."

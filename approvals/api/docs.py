@@ -94,7 +94,8 @@ RESUME_REFUSALS = {
     409: _error(
         "Already consumed (resumed or cancelled), the execution is not waiting, "
         "several of its pauses wait (`waiting` lists them), "
-        "or this user already answered a quorum.",
+        "this user already answered a quorum, or it was handed to someone else "
+        "(delegated) while the answer was on its way.",
         s.ConsumedSerializer,
     ),
     410: _error("The deadline has passed.", s.ExpiredSerializer),
