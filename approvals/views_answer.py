@@ -14,7 +14,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
 
-from approvals import access, answers, context, forms
+from approvals import access, answers, context, delegation, forms
 from approvals.models import Answer
 from approvals.views import refused
 from flows import engine, screens
@@ -101,6 +101,7 @@ def _answer_page(request, token, form, *, mine=None):
         "screen_heading": HEADINGS[token.screen],
         "decision_buttons": _decision_buttons(token, form),
         "on_reject": _reject_note(token),
+        "delegate": delegation.offer(request.user, token) if not mine else None,
     }
     return render(request, "approvals/answer.html", page)
 
