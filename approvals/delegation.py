@@ -115,6 +115,8 @@ def delegate(
             data={"from": me, "to": target.get_username(), "note": note.strip()},
         )
         # notify: the lead wires notifications.tell here
+        # (inside the transaction: a delivery recorded here commits with the
+        # change, and the worker sends it after the commit, never before).
     return Handed(changed, target.get_username(), _entitled(user, changed))
 
 

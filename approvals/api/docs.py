@@ -631,7 +631,10 @@ PREFECT_RESUME = {
         401: UNAUTHORIZED,
         403: RESUME_REFUSALS[403],
         404: RESUME_REFUSALS[404],
-        409: _error("This user already answered this quorum."),
+        409: _error(
+            "This user already answered this quorum, or it was handed to someone "
+            "else while the answer was on its way."
+        ),
         412: CONTEXT_CHANGED,
     },
 }
