@@ -5,9 +5,9 @@ their tenants, a user sees an execution (and its task runs, tokens, answers and
 events) when they started it, answered one of its pauses, are or were entitled to
 answer one (assigned by user name or by a group they are in now; a pause with no
 assignees is open to every member; one they handed on, by its "delegated" event),
-or hold `flows.view_execution`. Each rule is
-one queryset filter (Exists subqueries: a list stays one query), and the checks
-on a single object run the same filter.
+or hold `flows.view_execution`. Each rule is one queryset filter (Exists
+subqueries: a list stays one query), and the checks on a single object run the
+same filter.
 """
 
 from django.contrib.auth.models import Group

@@ -4,9 +4,8 @@ One presenter for every page and the API: "Approved by manager: enjoy",
 "Rejected by manager: not this week", "Expired", "Auto-approved", "Cancelled by
 admin", "Answered by manager", "Approved by ann, bob" (a quorum), "Withdrawn by
 employee: no longer needed"; and the trail's hand-overs, "Delegated by ann to bob:
-on leave". The selectors
-fetch what the sentences need for a whole page of rows in a fixed number of
-queries, whatever the number of rows.
+on leave". The selectors fetch what the sentences need for a whole page of rows
+in a fixed number of queries, whatever the number of rows.
 """
 
 import json
