@@ -7,6 +7,7 @@ from approvals import (
     views_answer,
     views_executions,
     views_flows,
+    views_handoffs,
     views_holds,
     views_inbox,
 )
@@ -17,9 +18,19 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="approvals:inbox"), name="home"),
     path("approvals/", views_inbox.inbox, name="inbox"),
     path("approvals/<uuid:token_id>/", views_answer.answer, name="answer"),
+    path(
+        "approvals/<uuid:token_id>/delegate",
+        views_handoffs.delegate,
+        name="delegate",
+    ),
     path("executions/", views_executions.executions, name="executions"),
     path(
         "executions/<uuid:execution_id>/", views_executions.execution, name="execution"
+    ),
+    path(
+        "executions/<uuid:execution_id>/withdraw",
+        views_handoffs.withdraw,
+        name="withdraw",
     ),
     *[
         path(
