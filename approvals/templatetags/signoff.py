@@ -6,7 +6,7 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
-from approvals import access
+from approvals import access, forms
 from flows import secrets
 
 register = template.Library()
@@ -85,3 +85,14 @@ def relative(moment) -> str:
     if moment > current:
         return f"in {timeuntil(moment, current)}"
     return f"{timesince(moment, current)} ago"
+
+
+@register.inclusion_tag("approvals/includes/error_summary.html")
+def error_summary(form, **targets):
+    """GOV.UK's error summary: "There is a problem" and a link to each error.
+
+    `targets` sends a field's link elsewhere (`decision="decision-approve"` when
+    the decision is two buttons rather than a field). static/js/error-summary.js
+    moves focus to it on load and focuses a field when its link is followed.
+    """
+    return {"errors": forms.error_links(form, targets=targets)}
