@@ -9,6 +9,7 @@ from approvals import (
     views_flows,
     views_holds,
     views_inbox,
+    views_profile,
 )
 
 app_name = "approvals"
@@ -30,6 +31,7 @@ urlpatterns = [
         )
         for verb in views_holds.EXECUTION_OPERATIONS
     ],
+    path("profile/", views_profile.profile, name="profile"),
     path("flows/", views_flows.flows, name="flows"),
     *[
         path(

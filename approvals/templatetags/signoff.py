@@ -4,9 +4,10 @@ import json
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.timesince import timesince, timeuntil
 
-from approvals import access, forms
+from approvals import access, forms, zones
 from flows import secrets
 
 register = template.Library()
@@ -96,3 +97,28 @@ def error_summary(form, **targets):
     moves focus to it on load and focuses a field when its link is followed.
     """
     return {"errors": forms.error_links(form, targets=targets)}
+
+
+@register.filter
+def local_time(moment, seconds: str = "") -> str:
+    """`2026-12-01 14:05 CET` (zones.display); `local_time:"s"` adds seconds."""
+    return zones.display(moment, seconds=bool(seconds))
+
+
+@register.simple_tag
+def when(moment, seconds: str = ""):
+    """A <time> element: machine-readable UTC, the viewer's local time shown."""
+    if not moment:
+        return "—"
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        moment.isoformat(),
+        timezone.get_current_timezone_name(),
+        local_time(moment, seconds),
+    )
+
+
+@register.filter
+def resolution(token) -> str:
+    """How a suspension ended, in one word: answered, expired or cancelled."""
+    return {"EXPIRED": "expired", "CANCELLED": "cancelled"}.get(token.state, "answered")

@@ -1,10 +1,13 @@
 """Screens for people, in a real browser: the error summary, times in the viewer's
 zone, the flows page and the profile page, at 1280 px and 390 px."""
 
+import re
+
 import pytest
 
 from flows import engine, loader
 from flows.models import SuspensionToken
+from tests.browser.conftest import SCREENSHOTS, SERIOUS
 from tests.factories import TenantFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -52,6 +55,31 @@ def waiting():
     return SuspensionToken.objects.get(execution=execution)
 
 
+def sign_in_on(page, live_server, username: str):
+    page.goto(f"{live_server.url}/approvals/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("pw-correct-horse")
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+
+
+@pytest.fixture
+def screenshot_of():
+    def take(page, name: str):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+    return take
+
+
+def axe_of(page, label: str):
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    bad = [v for v in results.response["violations"] if v["impact"] in SERIOUS]
+    assert not bad, f"{label}: {[v['id'] for v in bad]}"
+
+
 def in_viewport(page, selector: str) -> bool:
     return page.evaluate(
         """(selector) => {
@@ -85,3 +113,35 @@ def test_a_failed_approve_shows_the_error_summary_focused(
     assert in_viewport(page, "#id_reference")
     waiting.refresh_from_db()
     assert waiting.state == "WAITING"
+
+
+@pytest.mark.parametrize(("viewport", "name"), VIEWPORTS)
+def test_times_follow_the_browser_zone_and_the_profile_page_changes_it(
+    browser, live_server, waiting, screenshot_of, viewport, name
+):
+    context = browser.new_context(viewport=viewport, timezone_id="America/New_York")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        sign_in_on(page, live_server, "manager")  # the login page sets the cookie
+        page.goto(f"{live_server.url}/approvals/{waiting.pk}/")
+        waiting_since = page.locator("p.text-body-secondary time").first
+        assert re.fullmatch(
+            r"\d{4}-\d\d-\d\d \d\d:\d\d E[SD]T", waiting_since.inner_text()
+        )
+        note = page.locator("#time-zone-note").inner_text()
+        assert "Times are shown in America/New_York (your browser's zone)." in note
+
+        page.get_by_role("link", name="Change").click()
+        assert page.get_by_text("Your browser says its zone is America/New_York.")
+        screenshot_of(page, f"profile-{name}")
+        axe_of(page, f"profile ({name})")
+        page.get_by_label("Time zone").select_option("Asia/Tokyo")
+        page.get_by_role("button", name="Save").click()
+        page.wait_for_load_state()
+        assert page.get_by_text("Times are now shown in Asia/Tokyo.").is_visible()
+        assert page.evaluate(NO_SIDEWAYS_SCROLL), "the page scrolls sideways"
+        page.goto(f"{live_server.url}/approvals/{waiting.pk}/")
+        assert waiting_since.inner_text().endswith(" JST")
+    finally:
+        context.close()
