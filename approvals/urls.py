@@ -43,4 +43,9 @@ urlpatterns = [
         for verb in views_holds.FLOW_OPERATIONS
     ],
     path("flows/<str:namespace>/<str:flow_id>/start", views_flows.start, name="start"),
+    path(
+        "flows/<str:namespace>/<str:flow_id>/revisions/<int:number>.yaml",
+        views_flows.revision_yaml,
+        name="flow-yaml",
+    ),
 ]

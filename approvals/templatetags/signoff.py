@@ -4,10 +4,10 @@ import json
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, strip_tags
 from django.utils.timesince import timesince, timeuntil
 
-from approvals import access, forms, zones
+from approvals import access, forms, markup, zones
 from flows import secrets
 
 register = template.Library()
@@ -122,3 +122,15 @@ def when(moment, seconds: str = ""):
 def resolution(token) -> str:
     """How a suspension ended, in one word: answered, expired or cancelled."""
     return {"EXPIRED": "expired", "CANCELLED": "cancelled"}.get(token.state, "answered")
+
+
+@register.filter
+def markdown(text):
+    """A flow author's Markdown as sanitised HTML (approvals.markup)."""
+    return markup.render(text)
+
+
+@register.filter
+def markdown_text(text) -> str:
+    """The words of a Markdown text without its marks, for one-line summaries."""
+    return " ".join(strip_tags(markup.render(text)).split())

@@ -145,3 +145,26 @@ def test_times_follow_the_browser_zone_and_the_profile_page_changes_it(
         assert waiting_since.inner_text().endswith(" JST")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(("viewport", "name"), VIEWPORTS)
+def test_the_flows_page_shows_descriptions_and_yaml_and_fits_a_phone(
+    page, live_server, waiting, sign_in, screenshot, axe_check, viewport, name
+):
+    tenant = waiting.execution.tenant
+    loader.load_flow(tenant, REFUND.replace("format: paid", "format: refunded"))
+    long_name = REFUND.replace("id: refund", "id: " + "quarterly_refund_" * 4)
+    loader.load_flow(tenant, long_name)
+    page.set_viewport_size(viewport)
+    sign_in("manager")
+    page.goto(f"{live_server.url}/flows/")
+    description = page.locator("td.flow-description").first
+    assert description.locator("strong").inner_text() == "over 20 EUR"
+    link = description.get_by_role("link", name="the policy")
+    assert link.get_attribute("rel") == "noopener noreferrer nofollow"
+    assert page.evaluate(NO_SIDEWAYS_SCROLL), "the flows page scrolls sideways"
+    screenshot(f"flows-{name}")
+    axe_check(f"flows page ({name})")
+
+    page.get_by_role("link", name="YAML of acme.finance.refund revision 2").click()
+    assert "format: refunded" in page.locator("body").inner_text()
