@@ -168,3 +168,45 @@ def test_the_flows_page_shows_descriptions_and_yaml_and_fits_a_phone(
 
     page.get_by_role("link", name="YAML of acme.finance.refund revision 2").click()
     assert "format: refunded" in page.locator("body").inner_text()
+
+
+CONTRAST = """(element) => {
+  const rgb = (text) => text.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const luminance = (text) => {
+    const [r, g, b] = rgb(text).map((v) => {
+      const c = v / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const ring = getComputedStyle(element);
+  const bar = getComputedStyle(element.closest("nav"));
+  const [a, b] = [luminance(ring.outlineColor), luminance(bar.backgroundColor)];
+  return {
+    ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05),
+    width: parseFloat(ring.outlineWidth),
+    style: ring.outlineStyle,
+  };
+}"""
+
+
+def test_the_navbar_focus_ring_has_3_to_1_contrast_and_no_request_404s(
+    page, live_server, waiting, sign_in, screenshot
+):
+    failed = []
+    page.on("response", lambda r: r.status >= 400 and failed.append(r.url))
+    sign_in("manager")
+    page.goto(f"{live_server.url}/flows/")
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('nav-link')"):
+            break
+    focused = page.evaluate_handle("document.activeElement")
+    ring = page.evaluate(CONTRAST, focused)
+    assert ring["style"] == "solid" and ring["width"] >= 2
+    assert ring["ratio"] >= 3, ring
+    screenshot("navbar-focus")
+    icon = page.evaluate("document.querySelector('link[rel=icon]').href")
+    assert page.request.get(icon).ok
+    assert page.request.get(f"{live_server.url}/favicon.ico").ok  # follows to the SVG
+    assert not failed, failed
