@@ -4,6 +4,7 @@ from html.parser import HTMLParser
 
 import pytest
 from django.urls import reverse
+from django.utils.safestring import SafeString
 
 from approvals import markup
 from tests.factories import UserFactory
@@ -78,3 +79,11 @@ def test_the_answer_and_execution_pages_render_the_message_as_markdown(
         assert "<strong>Pay</strong> it?" in page
         assert "&lt;script&gt;x&lt;/script&gt;" in page
         assert "<script>x" not in page and 'href="javascript:' not in page
+
+
+def test_markdown_text_gives_the_words_for_a_one_line_summary():
+    from approvals.templatetags.signoff import markdown_text
+
+    text = "Refund **40 EUR**\n\n- <b>receipt</b>\n- [policy](https://e.com)"
+    assert markdown_text(text) == "Refund 40 EUR <b>receipt</b> policy"  # as typed
+    assert not isinstance(markdown_text(text), SafeString)  # so it gets escaped

@@ -1,5 +1,6 @@
 """Small display helpers for Signoff's pages: JSON, states, task types, durations."""
 
+import html
 import json
 
 from django import template
@@ -132,5 +133,6 @@ def markdown(text):
 
 @register.filter
 def markdown_text(text) -> str:
-    """The words of a Markdown text without its marks, for one-line summaries."""
-    return " ".join(strip_tags(markup.render(text)).split())
+    """The words of a Markdown text without its marks, for one-line summaries
+    (plain text: the template escapes it)."""
+    return " ".join(html.unescape(strip_tags(markup.render(text))).split())

@@ -97,6 +97,12 @@ def test_a_failed_approve_shows_the_error_summary_focused(
     page.set_viewport_size(viewport)
     sign_in("manager")
     page.goto(f"{live_server.url}/approvals/{waiting.pk}/")
+    message = page.locator("#message-heading + .markdown")
+    assert message.locator("strong").inner_text() == "40 EUR"
+    assert message.locator("li").all_inner_texts() == [
+        "receipt attached",
+        "customer since 2019",
+    ]
     with page.expect_navigation():
         page.get_by_role("button", name="Approve").click()
 
