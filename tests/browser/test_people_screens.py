@@ -216,3 +216,21 @@ def test_the_navbar_focus_ring_has_3_to_1_contrast_and_no_request_404s(
     assert page.request.get(icon).ok
     assert page.request.get(f"{live_server.url}/favicon.ico").ok  # follows to the SVG
     assert not failed, failed
+
+
+@pytest.mark.parametrize(("viewport", "name"), VIEWPORTS)
+def test_the_500_page_is_styled(
+    page, live_server, settings, screenshot, axe_check, viewport, name
+):
+    settings.ROOT_URLCONF = "tests.raising_urls"
+    page.set_viewport_size(viewport)
+    response = page.goto(f"{live_server.url}/broken/")
+    assert response.status == 500
+    assert page.get_by_role("heading", name="Something went wrong").is_visible()
+    background = page.evaluate(
+        "getComputedStyle(document.querySelector('nav')).backgroundColor"
+    )
+    assert background == "rgb(33, 37, 41)"  # Bootstrap and signoff.css loaded
+    assert page.evaluate(NO_SIDEWAYS_SCROLL)
+    screenshot(f"server-error-{name}")
+    axe_check(f"500 page ({name})")
