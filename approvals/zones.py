@@ -14,6 +14,8 @@ from approvals.models import Profile
 
 COOKIE = "signoff_tz"
 DEFAULT = "UTC"
+# DRF renders datetimes in the active zone: the API must not change with a cookie.
+API_PREFIX = "/api/"
 
 
 @cache
@@ -71,6 +73,8 @@ class ViewerTimeZone:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path_info.startswith(API_PREFIX):
+            return self.get_response(request)  # the API's times stay UTC for everyone
         name, source = viewer_zone(request)
         request.time_zone, request.time_zone_source = name, source
         timezone.activate(zoneinfo.ZoneInfo(name))

@@ -153,3 +153,21 @@ def test_a_waiting_suspension_still_counts_down(client, approver, pause_token):
     deadline_row = page[page.index(">Deadline</dt>") :][:600]
     # timeuntil joins its words with no-break spaces
     assert re.search(r"\(in\s(1\shour,\s59\sminutes|2\shours)\)", deadline_row)
+
+
+def test_the_audit_trail_names_the_zone_of_its_times(client, approver, pause_token):
+    token = pause_token(APPROVAL)
+    client.force_login(approver)
+    client.cookies[zones.COOKIE] = "Europe/Paris"
+    url = reverse("approvals:execution", args=[token.execution_id])
+    page = client.get(url).content.decode()
+    assert '<th scope="col">At <span class="fw-normal small">(Europe/Paris)' in page
+
+
+def test_the_api_keeps_utc_whatever_the_browser_zone(client, user, pause_token):
+    token = pause_token(APPROVAL, actor=user)
+    Profile.objects.create(user=user, time_zone="Asia/Tokyo")
+    client.force_login(user)  # the API accepts the session too
+    client.cookies[zones.COOKIE] = "America/New_York"
+    body = client.get(f"/api/executions/{token.execution_id}").json()
+    assert body["createdAt"].endswith(("Z", "+00:00")), body["createdAt"]
