@@ -137,6 +137,7 @@ def test_times_follow_the_browser_zone_and_the_profile_page_changes_it(
         )
         note = page.locator("#time-zone-note").inner_text()
         assert "Times are shown in America/New_York (your browser's zone)." in note
+        screenshot_of(page, f"answer-new-york-{name}")
 
         page.get_by_role("link", name="Change").click()
         assert page.get_by_text("Your browser says its zone is America/New_York.")
@@ -234,3 +235,29 @@ def test_the_500_page_is_styled(
     assert page.evaluate(NO_SIDEWAYS_SCROLL)
     screenshot(f"server-error-{name}")
     axe_check(f"500 page ({name})")
+
+
+def test_without_javascript_times_are_utc_named_and_the_summary_is_on_top(
+    browser, live_server, waiting, screenshot_of
+):
+    context = browser.new_context(
+        viewport=PHONE, timezone_id="America/New_York", java_script_enabled=False
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        sign_in_on(page, live_server, "manager")
+        page.goto(f"{live_server.url}/approvals/{waiting.pk}/")
+        assert (
+            page.locator("p.text-body-secondary time")
+            .first.inner_text()
+            .endswith(" UTC")
+        )
+        assert "Times are shown in UTC." in page.locator("#time-zone-note").inner_text()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Approve").click()
+        assert page.title().startswith("Error: ")
+        assert in_viewport(page, "[data-error-summary]")  # the page opens at the top
+        screenshot_of(page, "error-summary-no-js-phone")
+    finally:
+        context.close()
