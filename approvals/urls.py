@@ -10,6 +10,7 @@ from approvals import (
     views_handoffs,
     views_holds,
     views_inbox,
+    views_profile,
 )
 
 app_name = "approvals"
@@ -41,6 +42,7 @@ urlpatterns = [
         )
         for verb in views_holds.EXECUTION_OPERATIONS
     ],
+    path("profile/", views_profile.profile, name="profile"),
     path("flows/", views_flows.flows, name="flows"),
     *[
         path(
@@ -52,4 +54,9 @@ urlpatterns = [
         for verb in views_holds.FLOW_OPERATIONS
     ],
     path("flows/<str:namespace>/<str:flow_id>/start", views_flows.start, name="start"),
+    path(
+        "flows/<str:namespace>/<str:flow_id>/revisions/<int:number>.yaml",
+        views_flows.revision_yaml,
+        name="flow-yaml",
+    ),
 ]

@@ -12,9 +12,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import formats, timezone
 
-from approvals import access, answers, context, delegation, forms
+from approvals import access, answers, context, delegation, forms, zones
 from approvals.models import Answer
 from approvals.views import refused
 from flows import engine, screens
@@ -195,4 +194,4 @@ def refusal_page(request, token, exc):
 def _when(moment) -> str:
     if moment is None:
         return "an unknown date"
-    return formats.date_format(timezone.localtime(moment), "Y-m-d H:i:s T")
+    return zones.display(moment, seconds=True)
