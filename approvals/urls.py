@@ -7,9 +7,11 @@ from approvals import (
     views_answer,
     views_executions,
     views_flows,
+    views_handoffs,
     views_holds,
     views_inbox,
     views_links,
+    views_profile,
 )
 
 app_name = "approvals"
@@ -25,9 +27,19 @@ urlpatterns = [
         views_links.kestra_execution,
         name="kestra-execution",
     ),
+    path(
+        "approvals/<uuid:token_id>/delegate",
+        views_handoffs.delegate,
+        name="delegate",
+    ),
     path("executions/", views_executions.executions, name="executions"),
     path(
         "executions/<uuid:execution_id>/", views_executions.execution, name="execution"
+    ),
+    path(
+        "executions/<uuid:execution_id>/withdraw",
+        views_handoffs.withdraw,
+        name="withdraw",
     ),
     *[
         path(
@@ -38,6 +50,7 @@ urlpatterns = [
         )
         for verb in views_holds.EXECUTION_OPERATIONS
     ],
+    path("profile/", views_profile.profile, name="profile"),
     path("flows/", views_flows.flows, name="flows"),
     *[
         path(
@@ -49,4 +62,9 @@ urlpatterns = [
         for verb in views_holds.FLOW_OPERATIONS
     ],
     path("flows/<str:namespace>/<str:flow_id>/start", views_flows.start, name="start"),
+    path(
+        "flows/<str:namespace>/<str:flow_id>/revisions/<int:number>.yaml",
+        views_flows.revision_yaml,
+        name="flow-yaml",
+    ),
 ]

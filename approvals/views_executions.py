@@ -14,7 +14,7 @@ from django.db.models import Exists, OuterRef, Prefetch
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from approvals import access, outcomes
+from approvals import access, outcomes, withdrawal
 from approvals.models import Answer, Notice
 from approvals.views import paginate, styled
 from flows.models import CallbackDelivery, Execution
@@ -83,11 +83,13 @@ def executions(request):
 
 
 def labelled(events, runs) -> list:
-    """Events with `subject_label`: a task run's path, a token's short id."""
+    """Events with `subject_label` (a task run's path, a token's short id) and
+    `sentence` (a hand-over or a withdrawal in words)."""
     task_ids = {str(run.pk): run.path for run in runs}
     events = list(events)
     for event in events:
         event.subject_label = task_ids.get(event.subject_id, event.subject_id[:8])
+        event.sentence = outcomes.of_event(event)
     return events
 
 
@@ -113,8 +115,9 @@ def execution(request, execution_id):
     answerable = access.answerable_tokens(request.user).filter(execution=found)
     runs = in_tree_order(found.task_runs.order_by("started_at", "path"))
     tokens = list(tokens.order_by("created_at"))
+    withdrawn = outcomes.withdrawals([found.pk]).get(found.pk)
     for token in tokens:
-        token.outcome = outcomes.of_token(token, token.answers.all())
+        token.outcome = outcomes.of_token(token, token.answers.all(), withdrawn)
     for run in runs:
         run.outcome = outcomes.of_run(run)
     decided = outcomes.latest([t.outcome for t in tokens] + [r.outcome for r in runs])
@@ -128,6 +131,7 @@ def execution(request, execution_id):
         "answerable": set(answerable.values_list("pk", flat=True)),
         "events": labelled(found.events.order_by("at", "pk"), runs),
         "may_hold": access.may_hold_execution(request.user, found),
+        "may_withdraw": withdrawal.may_withdraw(request.user, found),
         "ended": found.state in Execution.TERMINAL or bool(found.ending),
         "deliveries": CallbackDelivery.objects.filter(request__execution=found),
         "notices": _notices(found) if any(t.notified for t in tokens) else [],

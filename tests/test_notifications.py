@@ -210,3 +210,19 @@ def test_the_admin_shows_notices_read_only(pause_token, team, client):
     assert 'name="_save"' not in html  # nothing to change
     delete = client.post(f"/admin/approvals/notice/{notice.pk}/delete/")
     assert delete.status_code == 403 and Notice.objects.filter(pk=notice.pk).exists()
+
+
+def test_a_delegate_is_told_with_a_link_after_the_commit(
+    pause_token, team, run_on_commit
+):
+    from approvals import delegation
+
+    token = pause_token("assignees: {users: [bob]}", actor=team["alice"])
+    mail.outbox.clear()
+    run_on_commit(
+        delegation.delegate, team["bob"], token, "carol", "on leave", channel="web"
+    )
+    [message] = mail.outbox
+    assert message.to == ["carol@example.com"]
+    assert message.subject.startswith("Delegated: ")
+    assert "was delegated to you" in message.body and links_in(message)

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('approvals', '0001_initial'),
+        ('approvals', '0002_profile_time_zone'),
         ('flows', '0011_flow_cancelled'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
