@@ -123,6 +123,8 @@ def test_release_needs_both_approvers(tenant, manager, run_on_commit):
     admin = UserFactory(username="admin", tenants=[tenant])
     token, execution = start(tenant, "release_signoff.yaml", {}, run_on_commit)
     assert token.approvals_required == 2
+    reminder = token.follow_up.remind_at - token.created_at
+    assert timedelta(hours=2) <= reminder < timedelta(hours=2, seconds=5)
     assert decide(token, manager, run_on_commit, decision="Approved").state == E.PAUSED
     token.refresh_from_db()
     assert token.state == SuspensionToken.State.WAITING  # one of two so far
