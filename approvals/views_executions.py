@@ -11,6 +11,7 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Prefetch
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
@@ -114,6 +115,7 @@ def execution(request, execution_id):
         run.outcome = outcomes.of_run(run)
     decided = outcomes.latest([t.outcome for t in tokens] + [r.outcome for r in runs])
     states = {run.pk: run.state for run in runs}
+    events = labelled(found.events.order_by("at", "pk"), runs)
     context = {
         "execution": found,
         "outcome": decided,
@@ -121,12 +123,35 @@ def execution(request, execution_id):
         "task_runs": runs,
         "tokens": tokens,
         "answerable": set(answerable.values_list("pk", flat=True)),
-        "events": labelled(found.events.order_by("at", "pk"), runs),
+        "events": events,
+        # The page polls while the execution can still change (htmx, every 5 s).
+        "polling": found.state not in Execution.TERMINAL,
+        "live_version": live_version(found.state, len(events)),
         "may_hold": access.may_hold_execution(request.user, found),
         "ended": found.state in Execution.TERMINAL or bool(found.ending),
         "deliveries": CallbackDelivery.objects.filter(request__execution=found),
     }
     return render(request, "approvals/execution.html", context)
+
+
+@login_required
+def execution_live(request, execution_id):
+    """The execution page again when it changed since version `v`, else 204.
+
+    Every change of an execution writes an event (the audit trail), so its state
+    and number of events say whether there is anything new: two small queries.
+    """
+    found = get_object_or_404(
+        access.visible_executions(request.user).only("pk", "state"), pk=execution_id
+    )
+    version = live_version(found.state, found.events.count())
+    if request.GET.get("v") == version:
+        return HttpResponse(status=204)
+    return execution(request, execution_id)
+
+
+def live_version(state: str, events: int) -> str:
+    return f"{state}.{events}"
 
 
 def in_tree_order(runs) -> list:
