@@ -10,13 +10,15 @@ stops the others.
 
 from dataclasses import dataclass, field
 
-from approvals import answers
+from approvals import answers, serializers
+from approvals.api import resume
 from approvals.api.common import Problem, as_problem
-from approvals.api.resume import checked_values, find_token
 from approvals.forms import answer_form
 from flows.models import SuspensionToken
 
-MAX_ITEMS = 100
+MAX_ITEMS = serializers.MAX_BULK_ITEMS
+# An item's Idempotency-Key is the request's key, "/" and the id (36 characters).
+MAX_KEY_LENGTH = resume.MAX_KEY_LENGTH - 37
 ACTIONS = {"approve": "Approved", "reject": "Rejected", "resume": None}
 Screen = SuspensionToken.Screen
 
@@ -37,22 +39,35 @@ class Result:
         """Why it was refused, in a few words ("" when done)."""
         if self.done:
             return ""
-        if self.status == 400:
-            return _missing_fields(self.body.get("errors") or {})
+        if self.status == 400 and self.body.get("errors"):
+            return _missing_fields(self.body["errors"])
         return self.body.get("detail", "")
 
 
-def resume_many(user, token_ids, data: dict, *, channel: str) -> list[Result]:
-    """Answer each token with the same values; one Result per id, in order."""
-    return [
-        resume_one(user, str(token_id), data, channel=channel) for token_id in token_ids
-    ]
+def resume_many(user, token_ids, data, *, key: str = "") -> list[Result]:
+    """The API: each id answered exactly as `POST .../{id}/resume` would answer
+    it (same code, same body); with an Idempotency-Key, each item's own key is
+    `<key>/<id>`, so a retried bulk request replays each item's first reply."""
+    results = []
+    for token_id in token_ids:
+        item_key = f"{key}/{token_id}" if key else ""
+        try:
+            response = resume.resume(user, str(token_id), data, item_key)
+        except Exception as exc:
+            problem = as_problem(exc)
+            if problem is None:
+                raise
+            results.append(Result(str(token_id), problem.status, problem.body))
+            continue
+        results.append(Result(str(token_id), response.status_code, dict(response.data)))
+    return results
 
 
 def resume_one(user, token_id: str, data: dict, *, channel: str, token=None) -> Result:
+    """One item of the screen's bulk answer, through the single answer's checks."""
     try:
-        token = token or find_token(user, token_id)
-        values = checked_values(user, token, dict(data))
+        token = token or resume.find_token(user, token_id)
+        values = resume.checked_values(user, token, dict(data))
         outcome = answers.answer(user, token, values, channel=channel)
     except Exception as exc:
         problem = as_problem(exc)
@@ -96,7 +111,7 @@ def answer_from_screen(user, token_ids, action: str, comment: str) -> list[Resul
     for token_id in token_ids:
         token = None
         try:
-            token = find_token(user, str(token_id))
+            token = resume.find_token(user, str(token_id))
             data = screen_values(action, token, comment)
         except Exception as exc:
             problem = as_problem(exc)
