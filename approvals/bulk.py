@@ -10,6 +10,8 @@ stops the others.
 
 from dataclasses import dataclass, field
 
+from django.utils import timezone
+
 from approvals import answers, serializers
 from approvals.api import resume
 from approvals.api.common import Problem, as_problem
@@ -41,6 +43,9 @@ class Result:
             return ""
         if self.status == 400 and self.body.get("errors"):
             return _missing_fields(self.body["errors"])
+        if self.status == 410 and self.token is not None and self.token.expires_at:
+            when = timezone.localtime(self.token.expires_at)
+            return f"Expired: its deadline passed on {when:%Y-%m-%d %H:%M %Z}."
         return self.body.get("detail", "")
 
 

@@ -45,7 +45,7 @@ class InboxFilters(forms.Form):
     def __init__(self, data, flows, tab):
         super().__init__(data)
         namespaces = sorted({namespace for _, namespace, _ in flows})
-        self.fields["q"].widget.attrs["type"] = "search"
+        self.fields["q"].widget.input_type = "search"
         self.fields["namespace"].choices = [("", "All namespaces")] + [
             (n, n) for n in namespaces
         ]
