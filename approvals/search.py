@@ -7,6 +7,8 @@ never matched), its flow's namespace and id, and its pauses' messages and
 summaries.
 """
 
+import json
+
 from django.db.models import Exists, OuterRef, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
@@ -32,6 +34,12 @@ def answers(rows: QuerySet, query: str) -> QuerySet:
     return _matching(rows, query, "token__execution__", own)
 
 
+def _json_forms(query: str) -> set[str]:
+    """The query as it may appear inside JSON text: as typed, and escaped (SQLite
+    keeps "Zoë" as "Zo\\u00eb"; both databases escape a quote)."""
+    return {query, json.dumps(query)[1:-1]}
+
+
 def _matching(rows: QuerySet, query: str, execution: str, own: Q | None = None):
     if not query:
         return rows
@@ -39,12 +47,11 @@ def _matching(rows: QuerySet, query: str, execution: str, own: Q | None = None):
         _search_inputs=Cast(f"{execution}inputs", TextField()),
         _search_labels=Cast(f"{execution}labels", TextField()),
     )
-    found = (
-        Q(_search_inputs__icontains=query)
-        | Q(_search_labels__icontains=query)
-        | Q(**{f"{execution}flow__flow_id__icontains": query})
-        | Q(**{f"{execution}flow__namespace__icontains": query})
+    found = Q(**{f"{execution}flow__flow_id__icontains": query}) | Q(
+        **{f"{execution}flow__namespace__icontains": query}
     )
+    for form in _json_forms(query):
+        found |= Q(_search_inputs__icontains=form) | Q(_search_labels__icontains=form)
     if own is not None:
         return rows.filter(found | own)
     said = SuspensionToken.objects.filter(execution=OuterRef("pk")).filter(

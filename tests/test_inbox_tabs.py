@@ -215,6 +215,16 @@ def test_search_matches_inputs_labels_message_and_summary(
     assert found("nothing like this") == set()
 
 
+def test_search_finds_accented_and_quoted_input_values(client, approver, vacation):
+    # Summaries without the name: only the inputs' JSON text can match.
+    zoe = vacation("Off", values={**GRACE, "request.name": 'Zoë "Zed" Ng'})
+    vacation("Off")
+    client.force_login(approver)
+    for query in ("Zoë", '"Zed"', "zoë"):
+        response = client.get(INBOX, {"q": query})
+        assert [t.pk for t in rows(response)] == [zoe.pk], query
+
+
 def test_search_never_reveals_what_another_user_or_tenant_may_see(
     client, tenant, approver, make_flow, pause_token, run_on_commit
 ):
