@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -18,7 +18,7 @@ from django.utils import timezone
 from approvals import access, outcomes
 from approvals.models import Answer
 from approvals.views import paginate, styled
-from flows.models import CallbackDelivery, Execution
+from flows.models import CallbackDelivery, Execution, SuspensionToken
 
 FIRST_DAY, LAST_DAY = date.min + timedelta(days=1), date.max - timedelta(days=1)
 MAX_INDENT = 4  # deeper task runs line up with the fourth level (phones stay readable)
@@ -53,6 +53,14 @@ class ExecutionFilters(forms.Form):
         )
 
 
+# The one-line summary of an execution's latest pause (flows.summaries).
+latest_summary = (
+    SuspensionToken.objects.filter(execution=OuterRef("pk"))
+    .order_by("-created_at", "-pk")
+    .values("summary")[:1]
+)
+
+
 @login_required
 def executions(request):
     flows = list(
@@ -62,9 +70,9 @@ def executions(request):
     filters.is_valid()  # an invalid value is ignored, the valid ones still apply
     chosen = filters.cleaned_data
     rows = outcomes.with_latest(
-        access.visible_executions(request.user).select_related(
-            "flow", "revision", "created_by"
-        )
+        access.visible_executions(request.user)
+        .select_related("flow", "revision", "created_by")
+        .annotate(summary=Subquery(latest_summary))
     )
     if chosen.get("mine"):
         rows = rows.filter(access.mine(request.user))

@@ -14,7 +14,7 @@ from approvals import access, outcomes, search
 from approvals.answers import APPROVING
 from approvals.models import Answer
 from approvals.views import paginate, styled
-from flows.models import SuspensionToken
+from approvals.views_executions import latest_summary
 
 TABS = [
     ("waiting", "Waiting for me"),
@@ -184,13 +184,8 @@ def inbox_tokens(user):
 
 def started_executions(user):
     """Executions the user started, newest first, with their latest summary."""
-    summary = (
-        SuspensionToken.objects.filter(execution=OuterRef("pk"))
-        .order_by("-created_at", "-pk")
-        .values("summary")[:1]
-    )
     rows = access.visible_executions(user).filter(created_by=user)
-    rows = rows.select_related("flow").annotate(summary=Subquery(summary))
+    rows = rows.select_related("flow").annotate(summary=Subquery(latest_summary))
     return outcomes.with_latest(rows).order_by("-created_at", "-pk")
 
 

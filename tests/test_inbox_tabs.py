@@ -267,3 +267,10 @@ def test_select_all_checks_every_row_of_the_page(client, approver, pause_token):
             in page
         )
     assert 'hx-preserve="true" checked' not in client.get(INBOX).content.decode()
+
+
+def test_the_executions_list_shows_each_ones_latest_summary(client, approver, vacation):
+    vacation()
+    client.force_login(approver)
+    page = client.get(reverse("approvals:executions")).content.decode()
+    assert "Grace · 2042-07-01 → 2042-07-07" in page
