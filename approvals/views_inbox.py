@@ -90,19 +90,14 @@ def inbox_context(request, tab=None) -> dict:
         "select_all": request.GET.get("select") == "all",
         "query": kept_query(request, tab),
     }
+    page = paginate(request, tab_rows(tab, user, chosen))
     if tab == "waiting":
-        page = paginate(request, _narrowed(inbox_tokens(user), chosen, "execution__"))
         if not context["searched"]:
             request.inbox_count = page.paginator.count  # the nav badge reuses it
         context["version"] = version_of(page)
     elif tab == "started":
-        rows = started_executions(user)
-        page = paginate(request, _narrowed(rows, chosen, ""))
         page.object_list = outcomes.attach_latest(page.object_list)
     else:
-        page = paginate(
-            request, _narrowed(given_answers(user), chosen, "token__execution__")
-        )
         page.object_list = with_verdicts(page.object_list)
     context["page"] = page
     return context
@@ -138,21 +133,23 @@ def kept_query(request, tab: str) -> str:
     return query.urlencode()
 
 
-def _narrowed(rows, chosen: dict, execution: str):
-    """Rows narrowed by the filters and the search (never widened)."""
+def tab_rows(tab: str, user, chosen: dict):
+    """The tab's rows, narrowed by the filters and the search (never widened)."""
+    if tab == "waiting":
+        rows = _narrowed(inbox_tokens(user), chosen, "execution__", search.tokens)
+        return rows.order_by(*SORTS[chosen.get("sort") or "deadline"])
+    if tab == "started":
+        return _narrowed(started_executions(user), chosen, "", search.executions)
+    return _narrowed(given_answers(user), chosen, "token__execution__", search.answers)
+
+
+def _narrowed(rows, chosen: dict, execution: str, finder):
     if chosen.get("namespace"):
         rows = rows.filter(**{f"{execution}flow__namespace": chosen["namespace"]})
     if chosen.get("flow"):
         rows = rows.filter(**{f"{execution}flow_id": chosen["flow"]})
     if chosen.get("q"):
-        finder = {
-            "execution__": search.tokens,
-            "": search.executions,
-            "token__execution__": search.answers,
-        }[execution]
         rows = finder(rows, chosen["q"])
-    if execution == "execution__":
-        return rows.order_by(*SORTS[chosen.get("sort") or "deadline"])
     return rows
 
 
