@@ -43,9 +43,18 @@ def bulk_answer(request):
         request.user, ids, chosen["action"], chosen["comment"]
     )
     request.session[SESSION_KEY] = [
-        {"token": r.token_id, "status": r.status, "reason": r.reason} for r in results
+        {"token": r.token_id, "status": r.status, "reason": r.reason, "note": _note(r)}
+        for r in results
     ]
     return redirect("approvals:bulk")
+
+
+def _note(result: bulk.Result) -> str:
+    """What an accepted answer did, when it did not settle the request."""
+    if result.done and result.body.get("status") == "Waiting":
+        counted = f"{result.body['approvals']} of {result.body['required']}"
+        return f"Your approval is recorded: {counted}."
+    return ""
 
 
 def _token_ids(raw: list[str]) -> tuple[list[uuid.UUID], str]:

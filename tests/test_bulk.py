@@ -282,3 +282,20 @@ def test_repeated_ids_are_answered_once(approver, pause_token, sam, run_on_commi
     body = {"tokens": [str(token.pk)] * 2, "data": {"decision": "Approved"}}
     response = run_on_commit(client_for(approver).post, BULK_API, body, format="json")
     assert [r["status"] for r in response.json()["results"]] == [202]
+
+
+def test_a_quorum_item_counts_the_approval_and_says_so(
+    client, approver, pause_token, sam, run_on_commit
+):
+    quorum = pause_token(APPROVAL + "\napprovals: 2", actor=sam)
+    client.force_login(approver)
+    run_on_commit(client.post, BULK, {"action": "approve", "tokens": [str(quorum.pk)]})
+    assert "Your approval is recorded: 1 of 2." in client.get(BULK).content.decode()
+    quorum.refresh_from_db()
+    assert quorum.state == SuspensionToken.State.WAITING and len(_answers(quorum)) == 1
+    assert (
+        ExecutionEvent.objects.filter(
+            subject_id=str(quorum.pk), from_state="WAITING", to_state="WAITING"
+        ).count()
+        == 1
+    )
