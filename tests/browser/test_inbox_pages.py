@@ -147,10 +147,15 @@ def test_execution_page_and_inbox_update_on_their_own_after_an_api_resume(
     assert page.locator("#inbox-live tbody tr").count() == 3
     assert page.locator("#inbox-count").inner_text().startswith("3")
     page.evaluate("window.notReloaded = true")
+    page.get_by_label(re.compile("Select request 1:")).check()
+    page.get_by_label("Comment (for each)").fill("half typed")
     engine.start_execution(flow, {"who": "Katherine", "amount": 9, "why": "x"})
     page.locator("th .summary", has_text="Katherine · 9 EUR").wait_for(timeout=15_000)
     assert page.locator("#inbox-count").inner_text().startswith("4")
     assert page.evaluate("window.notReloaded") is True
+    # What the person was doing survives the swap.
+    assert page.locator("input[name=tokens]:checked").count() == 1
+    assert page.get_by_label("Comment (for each)").input_value() == "half typed"
     screenshot("inbox-updated-live")
     assert csp_violations == []
 
@@ -184,6 +189,9 @@ def test_inbox_search_tabs_and_bulk_work_with_javascript_off(
     page.get_by_role("link", name="I answered").click()
     page.wait_for_load_state()
     assert page.get_by_text(re.compile("Rejected by manager")).count() == 1
+    page.get_by_role("link", name=re.compile("Linus")).click()
+    page.wait_for_load_state()
+    assert page.locator("#execution-state").inner_text() == "CANCELLED"
     context.close()
 
 
