@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
@@ -299,3 +300,24 @@ def test_a_quorum_item_counts_the_approval_and_says_so(
         ).count()
         == 1
     )
+
+
+def test_a_request_seen_but_not_assigned_is_refused_with_who_may_answer(
+    client, tenant, pause_token, sam, run_on_commit
+):
+    auditor = UserFactory(username="audrey", tenants=[tenant])
+    auditor.user_permissions.add(Permission.objects.get(codename="view_execution"))
+    theirs = pause_token(APPROVAL, actor=sam)  # assigned to bob only
+    open_to_all = pause_token("screen: approval", actor=sam)
+    client.force_login(auditor)
+    ids = [str(theirs.pk), str(open_to_all.pk)]
+    run_on_commit(client.post, BULK, {"action": "approve", "tokens": ids})
+    page = client.get(BULK).content.decode()
+    assert "Only bob may answer this." in page and "1 answered, 1 refused" in page
+    response = client_for(auditor).post(
+        BULK_API,
+        {"tokens": [str(theirs.pk)], "data": {"decision": "Approved"}},
+        format="json",
+    )
+    assert response.json()["results"][0]["status"] == 403
+    assert _answers(theirs) == [] and len(_answers(open_to_all)) == 1
