@@ -120,7 +120,7 @@ values = ["ci.schemathesis"]
 values = ["fuzzed"]
 
 [[operations]]
-include-operation-id = ["get_execution", "get_execution_status", "stream_execution_events", "prefect_resume_flow_run", "kestra_resume_execution"]
+include-operation-id = ["get_execution", "get_execution_status", "stream_execution_events", "prefect_resume_flow_run", "kestra_resume_execution", "withdraw_execution"]
 parameters = { "path.id" = { dictionary = "executions", probability = 0.5 } }
 
 [[operations]]
@@ -128,7 +128,7 @@ include-operation-id = "kestra_resume_tenant_execution"
 parameters = { "path.id" = { dictionary = "executions", probability = 0.5 }, "path.tenant" = { dictionary = "tenants", probability = 0.7 } }
 
 [[operations]]
-include-operation-id = ["get_suspension", "resume_suspension"]
+include-operation-id = ["get_suspension", "resume_suspension", "delegate_suspension"]
 parameters = { "path.id" = { dictionary = "tokens", probability = 0.5 } }
 
 [[operations]]

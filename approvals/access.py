@@ -4,9 +4,10 @@ Every page and endpoint scopes its queries through these functions. In one of
 their tenants, a user sees an execution (and its task runs, tokens, answers and
 events) when they started it, answered one of its pauses, are or were entitled to
 answer one (assigned by user name or by a group they are in now; a pause with no
-assignees is open to every member), or hold `flows.view_execution`. Each rule is
-one queryset filter (Exists subqueries: a list stays one query), and the checks
-on a single object run the same filter.
+assignees is open to every member; one they handed on, by its "delegated" event),
+or hold `flows.view_execution`. Each rule is one queryset filter (Exists
+subqueries: a list stays one query), and the checks on a single object run the
+same filter.
 """
 
 from django.contrib.auth.models import Group
@@ -15,7 +16,13 @@ from django.utils import timezone
 
 from approvals.models import Answer
 from approvals.requests import NAMESPACE as SYSTEM_NAMESPACE
-from flows.models import Execution, Flow, SuspensionToken, TokenAssignee
+from flows.models import (
+    Execution,
+    ExecutionEvent,
+    Flow,
+    SuspensionToken,
+    TokenAssignee,
+)
 
 SEE_ALL = "flows.view_execution"
 
@@ -73,7 +80,21 @@ def visible_executions(user) -> QuerySet[Execution]:
     if sees_all(user):
         return executions
     tokens = SuspensionToken.objects.filter(execution=OuterRef("pk"))
-    return executions.filter(mine(user) | Exists(tokens.filter(entitled(user))))
+    return executions.filter(
+        mine(user) | Exists(tokens.filter(entitled(user))) | handed_on(user)
+    )
+
+
+def handed_on(user) -> Q:
+    """Executions with a pause `user` delegated: they were one of its assignees.
+
+    Only a current assignee delegates (approvals.delegation), so the event's actor
+    is the one who was assigned; a late answer of theirs gets its 403, not a 404.
+    """
+    delegated = ExecutionEvent.objects.filter(
+        execution=OuterRef("pk"), actor=user, data__event="delegated"
+    )
+    return Q(Exists(delegated))
 
 
 def mine(user) -> Q:

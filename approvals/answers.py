@@ -82,6 +82,9 @@ def _settle_at_once(user, token, values, decision, channel) -> Outcome:
         channel=channel,
         extra_outputs=_summary([answer]),
         answer=_event_data(answer, int(decision in APPROVING), 1),
+        # Still assigned, in the same UPDATE: a delegation that locked the
+        # execution first leaves the answer refused, not landed on a changed token.
+        where=access.entitled(user),
     )
     answer.save(force_insert=True)
     return Outcome(answer, resumed=True, approvals=1, required=token.approvals_required)
@@ -92,6 +95,8 @@ def _count_towards_quorum(user, token, values, decision, channel) -> Outcome:
     Execution.objects.select_for_update().filter(pk=token.execution_id).first()
     token = SuspensionToken.objects.select_for_update().get(pk=token.pk)
     engine.check_open(token)
+    if not SuspensionToken.objects.filter(access.entitled(user), pk=token.pk).exists():
+        raise engine.Reassigned(token)  # handed on while this answer waited
     answer = _record(user, token, values, decision, channel)
     given = list(token.answers.select_related("user"))
     approvals = sum(a.decision in APPROVING for a in given)

@@ -11,6 +11,7 @@ from approvals.api.executions import (
     ExecutionStatusView,
     StartExecutionView,
 )
+from approvals.api.handoffs import DelegateView, WithdrawView
 from approvals.api.holds import (
     CancelExecutionView,
     CancelFlowView,
@@ -49,6 +50,7 @@ urlpatterns = [
     path("executions/<str:id>/pause", PauseExecutionView.as_view(), name="pause"),
     path("executions/<str:id>/unpause", UnpauseExecutionView.as_view(), name="unpause"),
     path("executions/<str:id>/cancel", CancelExecutionView.as_view(), name="cancel"),
+    path("executions/<str:id>/withdraw", WithdrawView.as_view(), name="withdraw"),
     path("flows/<str:namespace>/<str:flow_id>", FlowView.as_view(), name="flow"),
     path(
         "flows/<str:namespace>/<str:flow_id>/pause",
@@ -107,6 +109,7 @@ urlpatterns = [
     path("suspensions", SuspensionListView.as_view(), name="suspensions"),
     path("suspensions/bulk-resume", BulkResumeView.as_view(), name="bulk-resume"),
     path("suspensions/<str:id>", SuspensionDetailView.as_view(), name="suspension"),
+    path("suspensions/<str:id>/delegate", DelegateView.as_view(), name="delegate"),
     path("schema/", SchemaView.as_view(), name="schema"),
     # The split view serves Swagger UI's init script from its own URL, so the page
     # needs no inline script under the Content-Security-Policy.

@@ -1,4 +1,6 @@
-"""Template context for every page: the signed-in user's inbox count (nav badge)."""
+"""Template context for every page: the inbox count (nav badge), the demo flag."""
+
+from django.conf import settings
 
 from approvals import access
 
@@ -14,3 +16,8 @@ def inbox_count(request) -> dict:
     if count is None:
         count = access.answerable_tokens(user)[:BADGE_CAP].count()
     return {"inbox_count": count}
+
+
+def demo(request) -> dict:
+    """Whether this server is `manage.py demo`'s: its pages say what to try."""
+    return {"demo": settings.SIGNOFF_DEMO}

@@ -198,3 +198,31 @@ def error_dict(form: InputsForm) -> dict[str, list[str]]:
         if name != "__all__" or not errors:
             errors.setdefault(name, [str(m) for m in messages])
     return errors
+
+
+def error_links(form, *, targets: dict[str, str] | None = None) -> list[dict]:
+    """The error summary's rows: each error, and the id of the element it is about.
+
+    A field's row links to its input (`id_<name>`, the first box of a group); an
+    error of the whole form links to its box, `non-field-errors`. `targets` points
+    a field shown some other way (the decision buttons) at another element.
+    """
+    if form is None or not form.errors:
+        return []
+    targets = targets or {}
+    rows = [
+        {"target": "non-field-errors", "text": str(error)}
+        for error in form.non_field_errors()
+    ]
+    for bound in form:
+        target = targets.get(bound.name) or _input_id(bound)
+        label = bound.label or bound.name
+        rows += [{"target": target, "text": f"{label}: {e}"} for e in bound.errors]
+    return rows
+
+
+def _input_id(bound) -> str:
+    """The id a link can focus: the input itself, or a group's first checkbox."""
+    if isinstance(bound.field.widget, forms.CheckboxSelectMultiple):
+        return f"{bound.auto_id}_0"
+    return bound.auto_id

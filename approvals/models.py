@@ -90,3 +90,16 @@ class IdempotentReply(models.Model):
 
     def __str__(self):
         return f"{self.user} {self.key}"
+
+
+class Profile(models.Model):
+    """A person's own settings for the pages: so far, the zone times are shown in."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    # An IANA name (zoneinfo.available_timezones()); blank: the browser's zone.
+    time_zone = models.CharField(max_length=64, blank=True)
+
+    def __str__(self):
+        return f"{self.user} {self.time_zone or '(browser zone)'}"

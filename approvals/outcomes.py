@@ -2,9 +2,10 @@
 
 One presenter for every page and the API: "Approved by manager: enjoy",
 "Rejected by manager: not this week", "Expired", "Auto-approved", "Cancelled by
-admin", "Answered by manager", "Approved by ann, bob" (a quorum). The selectors
-fetch what the sentences need for a whole page of rows in a fixed number of
-queries, whatever the number of rows.
+admin", "Answered by manager", "Approved by ann, bob" (a quorum), "Withdrawn by
+employee: no longer needed"; and the trail's hand-overs, "Delegated by ann to bob:
+on leave". The selectors fetch what the sentences need for a whole page of rows
+in a fixed number of queries, whatever the number of rows.
 """
 
 import json
@@ -30,7 +31,7 @@ from django.utils.dateparse import parse_datetime
 from approvals.answers import APPROVING
 from approvals.models import Answer
 from flows import screens, secrets
-from flows.models import Execution, SuspensionToken, TaskRun
+from flows.models import Execution, ExecutionEvent, SuspensionToken, TaskRun
 from flows.tasks.approval import APPROVED, Approval
 
 S = SuspensionToken.State
@@ -46,8 +47,9 @@ WORDS = {
     "answered": "Answered",
     "reviewed": "Reviewed",
     "resumed": "Resumed",
+    "withdrawn": "Withdrawn",
 }
-STOPPING = {"rejected", "denied", "expired"}
+STOPPING = {"rejected", "denied", "expired", "withdrawn"}
 # An execution that ended in one of these states because a decision stopped it.
 ENDINGS = {
     Execution.State.CANCELLED: "Cancelled",
@@ -104,12 +106,19 @@ class Verdict:
         return by + comment
 
 
-def of_token(token: SuspensionToken, answers: Iterable[Answer] = ()) -> Verdict | None:
-    """What became of a token (None while it waits); `answers` name a quorum."""
+def of_token(
+    token: SuspensionToken,
+    answers: Iterable[Answer] = (),
+    withdrawal: Verdict | None = None,
+) -> Verdict | None:
+    """What became of a token (None while it waits); `answers` name a quorum,
+    `withdrawal` is its execution's (withdrawals()): what cancelled it."""
     where = {"task_run_id": token.task_run_id, "at": token.resolved_at}
     if token.state == S.EXPIRED:
         return Verdict("expired", **where)
     by = (token.resolved_by_name,) if token.resolved_by_name else ()
+    if token.state == S.CANCELLED and withdrawal is not None:
+        return Verdict("withdrawn", withdrawal.by, withdrawal.comment, **where)
     if token.state == S.CANCELLED:
         return Verdict("cancelled", by, **where)
     if token.state != S.RESUMED:
@@ -173,15 +182,49 @@ CANCELS_LAST = Case(
 
 
 def of_tokens(tokens: Iterable[SuspensionToken]) -> list[tuple]:
-    """(token, verdict) for each token; one more query only when a quorum approved."""
+    """(token, verdict) for each token; one more query when a quorum approved, and
+    one when a token was cancelled (by a withdrawal?)."""
     tokens = list(tokens)
+    cancelled = {t.execution_id for t in tokens if t.state == S.CANCELLED}
+    withdrawn = withdrawals(cancelled) if cancelled else {}
     quorum = [t.pk for t in tokens if t.approvals_required > 1 and t.state == S.RESUMED]
     answers: dict = {}
     if quorum:
         approving = Answer.objects.filter(token_id__in=quorum, decision__in=APPROVING)
         for answer in approving.select_related("user").order_by("answered_at", "pk"):
             answers.setdefault(answer.token_id, []).append(answer)
-    return [(t, of_token(t, answers.get(t.pk, ()))) for t in tokens]
+    return [
+        (t, of_token(t, answers.get(t.pk, ()), withdrawn.get(t.execution_id)))
+        for t in tokens
+    ]
+
+
+def withdrawals(execution_ids: Iterable) -> dict:
+    """{execution id: Verdict("withdrawn", by, reason)} for those withdrawn: their
+    ending event says so (approvals.withdrawal)."""
+    events = ExecutionEvent.objects.filter(
+        execution_id__in=list(execution_ids),
+        subject=ExecutionEvent.Subject.EXECUTION,
+        data__has_key="withdrawn",
+    ).only("execution_id", "actor_name", "at", "data")
+    return {event.execution_id: _withdrawn(event) for event in events}
+
+
+def _withdrawn(event: ExecutionEvent) -> Verdict:
+    reason = str((event.data or {}).get("reason") or "").strip()
+    return Verdict("withdrawn", (event.actor_name,), reason, at=event.at)
+
+
+def of_event(event: ExecutionEvent) -> str:
+    """A trail event in words when it is a hand-over or a withdrawal, else ""."""
+    data = event.data if isinstance(event.data, dict) else {}
+    if data.get("event") == "delegated":
+        note = str(data.get("note") or "").strip()
+        said = f": {note}" if note else ""
+        return f"Delegated by {data.get('from')} to {data.get('to')}{said}"
+    if data.get("withdrawn"):
+        return _withdrawn(event).sentence
+    return ""
 
 
 def with_latest(executions: QuerySet[Execution]) -> QuerySet[Execution]:

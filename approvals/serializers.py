@@ -508,3 +508,40 @@ class ApprovalRequestCreatedSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Verifies the Signoff-Signature header; shown only in this reply.",
     )
+
+
+# ---------------------------------------------------------------- hand-overs
+
+
+class DelegateSerializer(serializers.Serializer):
+    """The body of a delegation (validated by approvals.delegation.DelegateForm)."""
+
+    to = serializers.CharField(
+        max_length=150, help_text="The user name of another member of the tenant."
+    )
+    note = serializers.CharField(
+        max_length=1000, required=False, allow_blank=True, help_text="Why, for them."
+    )
+
+
+class DelegatedSerializer(serializers.Serializer):
+    tokenId = serializers.UUIDField()
+    executionId = serializers.UUIDField()
+    state = serializers.CharField(help_text="WAITING: it waits for its new assignee.")
+    assignees = AssigneesSerializer(help_text="Who may answer it now.")
+    delegatedTo = serializers.CharField()
+    stillAssigned = serializers.BooleanField(
+        help_text="The delegator may still answer it (through a group of theirs)."
+    )
+
+
+class WithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=1000, required=False, allow_blank=True, help_text="Why, in words."
+    )
+
+
+class WithdrawnSerializer(ExecutionHoldSerializer):
+    outcome = serializers.CharField(
+        help_text='In words: "Withdrawn by employee: no longer needed".'
+    )

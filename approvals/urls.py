@@ -8,8 +8,10 @@ from approvals import (
     views_bulk,
     views_executions,
     views_flows,
+    views_handoffs,
     views_holds,
     views_inbox,
+    views_profile,
 )
 
 app_name = "approvals"
@@ -20,6 +22,11 @@ urlpatterns = [
     path("approvals/live", views_inbox.inbox_live, name="inbox-live"),
     path("approvals/bulk", views_bulk.bulk_answer, name="bulk"),
     path("approvals/<uuid:token_id>/", views_answer.answer, name="answer"),
+    path(
+        "approvals/<uuid:token_id>/delegate",
+        views_handoffs.delegate,
+        name="delegate",
+    ),
     path("executions/", views_executions.executions, name="executions"),
     path(
         "executions/<uuid:execution_id>/", views_executions.execution, name="execution"
@@ -28,6 +35,11 @@ urlpatterns = [
         "executions/<uuid:execution_id>/live",
         views_executions.execution_live,
         name="execution-live",
+    ),
+    path(
+        "executions/<uuid:execution_id>/withdraw",
+        views_handoffs.withdraw,
+        name="withdraw",
     ),
     *[
         path(
@@ -38,6 +50,7 @@ urlpatterns = [
         )
         for verb in views_holds.EXECUTION_OPERATIONS
     ],
+    path("profile/", views_profile.profile, name="profile"),
     path("flows/", views_flows.flows, name="flows"),
     *[
         path(
@@ -49,4 +62,9 @@ urlpatterns = [
         for verb in views_holds.FLOW_OPERATIONS
     ],
     path("flows/<str:namespace>/<str:flow_id>/start", views_flows.start, name="start"),
+    path(
+        "flows/<str:namespace>/<str:flow_id>/revisions/<int:number>.yaml",
+        views_flows.revision_yaml,
+        name="flow-yaml",
+    ),
 ]

@@ -12,15 +12,20 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import formats, timezone
 
-from approvals import access, answers, context, forms
+from approvals import access, answers, context, delegation, forms, zones
 from approvals.models import Answer
 from approvals.views import refused
 from flows import engine, screens
 from flows.models import Execution, SuspensionToken
 
-REFUSALS = (access.Denied, access.Invisible, engine.AlreadyConsumed, engine.Expired)
+REFUSALS = (
+    access.Denied,
+    access.Invisible,
+    engine.AlreadyConsumed,
+    engine.Expired,
+    engine.Reassigned,
+)
 # What a reject (or deny) does, by the task's rejectBehavior / denyBehavior.
 ON_REJECT = {
     "CANCEL": "stops this execution: it ends cancelled.",
@@ -95,6 +100,7 @@ def _answer_page(request, token, form, *, mine=None):
         "screen_heading": HEADINGS[token.screen],
         "decision_buttons": _decision_buttons(token, form),
         "on_reject": _reject_note(token),
+        "delegate": delegation.offer(request.user, token) if not mine else None,
     }
     return render(request, "approvals/answer.html", page)
 
@@ -167,6 +173,10 @@ def refusal_page(request, token, exc):
         detail = "Your answer was already recorded; each person answers once."
         return refused(request, 409, "You already answered", detail, token=token)
     token.refresh_from_db()
+    if isinstance(exc, engine.Reassigned):
+        who = access.describe(token.assignees)
+        detail = f"It was handed to {who} while you answered; your answer was not kept."
+        return refused(request, 409, "This request was handed on", detail, token=token)
     if isinstance(exc, engine.Expired):
         when = _when(token.expires_at or token.resolved_at)
         detail = f"Its deadline passed on {when}; it can no longer be answered."
@@ -184,4 +194,4 @@ def refusal_page(request, token, exc):
 def _when(moment) -> str:
     if moment is None:
         return "an unknown date"
-    return formats.date_format(timezone.localtime(moment), "Y-m-d H:i:s T")
+    return zones.display(moment, seconds=True)

@@ -15,7 +15,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from approvals import access, outcomes
+from approvals import access, outcomes, withdrawal
 from approvals.models import Answer
 from approvals.views import paginate, styled
 from flows.models import CallbackDelivery, Execution, SuspensionToken
@@ -92,11 +92,13 @@ def executions(request):
 
 
 def labelled(events, runs) -> list:
-    """Events with `subject_label`: a task run's path, a token's short id."""
+    """Events with `subject_label` (a task run's path, a token's short id) and
+    `sentence` (a hand-over or a withdrawal in words)."""
     task_ids = {str(run.pk): run.path for run in runs}
     events = list(events)
     for event in events:
         event.subject_label = task_ids.get(event.subject_id, event.subject_id[:8])
+        event.sentence = outcomes.of_event(event)
     return events
 
 
@@ -117,8 +119,9 @@ def execution(request, execution_id):
     answerable = access.answerable_tokens(request.user).filter(execution=found)
     runs = in_tree_order(found.task_runs.order_by("started_at", "path"))
     tokens = list(tokens.order_by("created_at"))
+    withdrawn = outcomes.withdrawals([found.pk]).get(found.pk)
     for token in tokens:
-        token.outcome = outcomes.of_token(token, token.answers.all())
+        token.outcome = outcomes.of_token(token, token.answers.all(), withdrawn)
     for run in runs:
         run.outcome = outcomes.of_run(run)
     decided = outcomes.latest([t.outcome for t in tokens] + [r.outcome for r in runs])
@@ -136,6 +139,7 @@ def execution(request, execution_id):
         "polling": found.state not in Execution.TERMINAL,
         "live_version": live_version(found.state, len(events)),
         "may_hold": access.may_hold_execution(request.user, found),
+        "may_withdraw": withdrawal.may_withdraw(request.user, found),
         "ended": found.state in Execution.TERMINAL or bool(found.ending),
         "deliveries": CallbackDelivery.objects.filter(request__execution=found),
     }

@@ -129,6 +129,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: the profile's zone wins over the browser's.
+    "approvals.zones.ViewerTimeZone",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "approvals.middleware.RefuseUnstorableText",
@@ -176,6 +178,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "approvals.context_processors.inbox_count",
+                "approvals.context_processors.demo",
             ],
         },
     },
@@ -344,6 +347,9 @@ def outbound_allow_list(value: str) -> list[str]:
 # Where HTTP and webhook tasks may go besides public addresses (flows/outbound.py).
 SIGNOFF_OUTBOUND_ALLOW = outbound_allow_list(env_str("SIGNOFF_OUTBOUND_ALLOW"))
 SIGNOFF_BASE_URL = env_str("SIGNOFF_BASE_URL", "http://127.0.0.1:8000")
+# Set by `manage.py demo` for its web server: the sign-in page and the inbox say
+# what to try, as whom.
+SIGNOFF_DEMO = env_bool("SIGNOFF_DEMO")
 # Approval-request callbacks (flows/callbacks.py): retried with exponential backoff
 # from the first delay, capped, for at most the retry window after the first send.
 SIGNOFF_CALLBACK_RETRY_SECONDS = env_float("SIGNOFF_CALLBACK_RETRY_SECONDS", 86400.0)

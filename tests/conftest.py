@@ -12,6 +12,7 @@ from flows import loader
 from tests.api_support import client_for, poster, starter
 from tests.dbutil import database_url
 from tests.factories import TenantFactory, UserFactory
+from tests.handoff_support import ASSIGNED, LEAVE
 from tests.worker_support import (
     REDIS_URL,
     SlowServer,
@@ -226,3 +227,39 @@ def clusters(request, tmp_path, monkeypatch):
     yield start
     for process in started:
         kill_group(process)
+
+
+# Delegation and withdrawal (tests.handoff_support).
+
+
+@pytest.fixture
+def people(tenant):
+    """The leave request's people (tests.handoff_support)."""
+    from django.contrib.auth.models import Group
+
+    globex = TenantFactory(slug="globex", name="Globex")
+    names = ["emp", "ann", "bob", "carol", "mia"]
+    found = {name: UserFactory(username=name, tenants=[tenant]) for name in names}
+    found["gus"] = UserFactory(username="gus", tenants=[globex])
+    found["ivy"] = UserFactory(username="ivy", tenants=[tenant], is_active=False)
+    Group.objects.get_or_create(name="managers")[0].user_set.add(found["mia"])
+    return found
+
+
+@pytest.fixture
+def leave(make_flow, run_on_commit, people):
+    """Start the leave request as `emp` (+ YAML lines for the Pause); its token."""
+    from flows import engine
+    from flows.models import SuspensionToken
+
+    def start(pause: str = ASSIGNED, *, by="emp") -> SuspensionToken:
+        lines = textwrap.indent(textwrap.dedent(pause).strip(), " " * 4)
+        flow = make_flow(LEAVE.format(pause=lines))
+        execution = run_on_commit(
+            engine.start_execution, flow, {"days": 3}, actor=people[by]
+        )
+        return SuspensionToken.objects.select_related("execution", "tenant").get(
+            execution=execution
+        )
+
+    return start

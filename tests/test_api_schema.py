@@ -46,6 +46,7 @@ def test_schema_documents_every_operation_and_its_errors(schema):
         ("/api/executions/{id}/pause", "post"),
         ("/api/executions/{id}/unpause", "post"),
         ("/api/executions/{id}/cancel", "post"),
+        ("/api/executions/{id}/withdraw", "post"),
         ("/api/flows/{namespace}/{flow_id}", "get"),
         ("/api/flows/{namespace}/{flow_id}/pause", "post"),
         ("/api/flows/{namespace}/{flow_id}/resume", "post"),
@@ -54,6 +55,7 @@ def test_schema_documents_every_operation_and_its_errors(schema):
         ("/api/suspensions", "get"),
         ("/api/suspensions/{id}", "get"),
         ("/api/suspensions/bulk-resume", "post"),
+        ("/api/suspensions/{id}/delegate", "post"),
         ("/api/flows/{namespace}/{flow_id}/invoke", "post"),
         ("/api/flows/{namespace}/{flow_id}/resume/{execution_id}", "post"),
         ("/api/flow_runs/{id}/resume", "post"),
@@ -147,3 +149,26 @@ def test_documented_shapes_match_the_bodies(bodies):
     assert fields(s.ResumeAcceptedSerializer) >= set(bodies["accepted"])
     optional = {"waiting"}  # only when several pauses wait (test_api_several_pauses)
     assert fields(s.ConsumedSerializer) - optional == set(bodies["consumed"])
+
+
+def test_schema_documents_delegation_and_withdrawal_with_their_codes(schema):
+    delegate = schema["paths"]["/api/suspensions/{id}/delegate"]["post"]
+    assert set(delegate["responses"]) == {"200", *ERRORS}
+    body = delegate["requestBody"]["content"]["application/json"]["schema"]
+    assert body["$ref"].endswith("/Delegate")
+    withdraw = schema["paths"]["/api/executions/{id}/withdraw"]["post"]
+    assert set(withdraw["responses"]) == {"202", *ERRORS - {"410"}}
+
+
+def test_documented_hand_over_shapes_match_the_bodies(leave, people, post):
+    token = leave()
+    handed = post(
+        client_for(people["ann"]),
+        f"/api/suspensions/{token.pk}/delegate",
+        {"to": "bob"},
+    ).json()
+    assert fields(s.DelegatedSerializer) == set(handed)
+    withdrawn = post(
+        client_for(people["emp"]), f"/api/executions/{token.execution_id}/withdraw", {}
+    ).json()
+    assert fields(s.WithdrawnSerializer) == set(withdrawn)

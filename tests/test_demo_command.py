@@ -56,13 +56,15 @@ def test_demo_sets_up_tenant_users_and_flows_twice_without_duplicates(shell_disa
         assert "company.team.vacation_approval_process revision 1" in output
         assert "company.team.vacation_request_branching revision 1" in output
         assert "company.finance.expense_approval revision 1" in output
+        assert "company.engineering.release_signoff revision 1" in output
+        assert "company.people.policy_acknowledgement revision 1" in output
         assert "skipped human_in_the_loop.yaml: " in output
         reason = output.split("skipped human_in_the_loop.yaml: ", 1)[1].splitlines()[0]
         assert "run_post_approval" in reason
         assert "shell tasks are disabled" in reason
         assert "http://127.0.0.1:8000/admin/" in output
         assert f"manager / {PASSWORD}" in output
-    assert FlowRevision.objects.count() == revisions == 4
+    assert FlowRevision.objects.count() == revisions == 6
 
 
 @pytest.mark.django_db
@@ -112,6 +114,7 @@ def test_demo_serves_with_gunicorn_and_collected_static_files(
     worker_args, worker_env = spawned["qcluster"]
     for env in (web_env, worker_env):
         assert env["SECRET_KEY"] == settings.SECRET_KEY
+        assert env["SIGNOFF_DEMO"] == "1"
         assert env["SIGNOFF_OUTBOUND_ALLOW"] == "10.0.0.0/8,127.0.0.1"
         assert env["SIGNOFF_OUTBOUND_REWRITES"].startswith(
             "https://reqres.in=http://127.0.0.1:"

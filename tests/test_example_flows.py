@@ -117,3 +117,32 @@ def test_a_small_expense_is_approved_without_asking(tenant, run_on_commit):
     assert token is None and execution.state == E.SUCCESS
     sign_off = TaskRun.objects.get(execution=execution, task_id="sign_off")
     assert sign_off.outputs["auto"] is True
+
+
+def test_release_needs_both_approvers(tenant, manager, run_on_commit):
+    admin = UserFactory(username="admin", tenants=[tenant])
+    token, execution = start(tenant, "release_signoff.yaml", {}, run_on_commit)
+    assert token.approvals_required == 2
+    assert decide(token, manager, run_on_commit, decision="Approved").state == E.PAUSED
+    token.refresh_from_db()
+    assert token.state == SuspensionToken.State.WAITING  # one of two so far
+    execution = decide(token, admin, run_on_commit, decision="Approved")
+    assert execution.state == E.SUCCESS
+    assert logged(execution)["deploy"].startswith("Deploying 2.4.0, approved by")
+
+
+def test_release_stops_at_one_rejection(tenant, manager, run_on_commit):
+    token, _ = start(tenant, "release_signoff.yaml", {}, run_on_commit)
+    execution = decide(token, manager, run_on_commit, decision="Rejected")
+    assert execution.state == E.CANCELLED
+    assert not TaskRun.objects.filter(execution=execution, task_id="deploy").exists()
+
+
+def test_policy_review_is_acknowledged(tenant, manager, run_on_commit):
+    token, _ = start(tenant, "policy_acknowledgement.yaml", {}, run_on_commit)
+    assert token.screen == SuspensionToken.Screen.REVIEW
+    execution = decide(token, manager, run_on_commit, acknowledged=True)
+    assert execution.state == E.SUCCESS
+    assert logged(execution)["recorded"] == (
+        "manager acknowledged the Remote work policy."
+    )

@@ -98,6 +98,7 @@ def test_executions_list_queries_do_not_grow_with_rows(
     data = {"request": {"name": "Ann", "start_date": "2042-07-01"}}
     run_on_commit(engine.start_execution, flow, data, actor=bob)
     client.force_login(bob)
+    executions_queries(client)  # a process's first page warms Django's own caches
     one = executions_queries(client)
     for _ in range(29):
         run_on_commit(engine.start_execution, flow, data, actor=bob)
@@ -116,7 +117,7 @@ def test_execution_page_shows_timeline_tokens_answers_and_events(
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
     page = response.content.decode()
-    assert response.status_code == 200 and len(captured) <= 14
+    assert response.status_code == 200 and len(captured) <= 15  # + the viewer's zone
     assert "PAUSED" in page and "revision 1" in page
     assert page.index("<code>prepare</code>") < page.index("<code>wait</code>")
     assert "Return" in page and "Pause" in page and "prepared 5" in page
@@ -351,5 +352,5 @@ def test_execution_page_queries_do_not_grow_with_decided_pauses(
     client.force_login(bob)
     one, _ = page_queries(client, decided("[1]").pk)
     many, page = page_queries(client, decided("[1, 2, 3, 4, 5]").pk)
-    assert many == one <= 14
+    assert many == one <= 15  # + the viewer's zone
     assert page.count('col-sm-9 outcome">Approved by bob: ok each.') == 5

@@ -28,11 +28,13 @@ def test_loads_the_examples_folder_and_prints_one_line_per_flow(settings):
         "company.finance.expense_approval revision 1",
         "company.team.human_in_the_loop revision 1",
         "company.team.pause_warn revision 1",
+        "company.people.policy_acknowledgement revision 1",
+        "company.engineering.release_signoff revision 1",
         "company.team.vacation_approval_process revision 1",
         "company.team.vacation_request_branching revision 1",
     ]
     tenant = Tenant.objects.get(slug="default")  # created by a migration
-    assert tenant.flows.count() == 5
+    assert tenant.flows.count() == 7
 
 
 @pytest.mark.django_db

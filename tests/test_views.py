@@ -96,3 +96,13 @@ def test_messages_are_shown_once(client, user, make_flow, run_on_commit):
     assert 'class="alert alert-success">Execution of acme.ops.plain started.' in page
     again = client.get(landed.request["PATH_INFO"]).content.decode()
     assert "started." not in again
+
+
+def test_the_demo_sign_in_page_says_what_to_try_as_whom(client, db, settings):
+    settings.SIGNOFF_DEMO = True
+    page = client.get(reverse("login")).content.decode()
+    assert "What to try in this demo" in page
+    for person in ("employee", "manager", "admin"):
+        assert f"<strong>{person}</strong>" in page
+    settings.SIGNOFF_DEMO = False
+    assert "What to try" not in client.get(reverse("login")).content.decode()

@@ -81,6 +81,8 @@ def as_problem(exc: Exception) -> Problem | None:
         return Problem(409, "You have already answered this suspension.")
     if isinstance(exc, engine.AlreadyConsumed):
         return consumed(exc.token)
+    if isinstance(exc, engine.Reassigned):
+        return reassigned(exc.token)
     if isinstance(exc, engine.Expired):
         return expired(exc.token)
     if isinstance(exc, engine.HoldConflict):
@@ -107,6 +109,19 @@ def consumed(token) -> Problem:
         state=token.state,
         resolvedBy=token.resolved_by_name or None,
         resolvedAt=iso(token.resolved_at),
+        executionId=str(token.execution_id),
+    )
+
+
+def reassigned(token) -> Problem:
+    """409: handed to someone else while this answer was on its way."""
+    return Problem(
+        409,
+        f"This suspension was handed to {access.describe(token.assignees)} while "
+        "your answer was on its way; it was not recorded.",
+        state=token.state,
+        resolvedBy=None,
+        resolvedAt=None,
         executionId=str(token.execution_id),
     )
 

@@ -94,7 +94,8 @@ RESUME_REFUSALS = {
     409: _error(
         "Already consumed (resumed or cancelled), the execution is not waiting, "
         "several of its pauses wait (`waiting` lists them), "
-        "or this user already answered a quorum.",
+        "this user already answered a quorum, or it was handed to someone else "
+        "(delegated) while the answer was on its way.",
         s.ConsumedSerializer,
     ),
     410: _error("The deadline has passed.", s.ExpiredSerializer),
@@ -467,6 +468,63 @@ CANCEL_EXECUTION = _execution_hold(
 )
 
 
+DELEGATE = {
+    "operation_id": "delegate_suspension",
+    "summary": "Hand a waiting suspension to another member of its tenant",
+    "description": (
+        "For someone who may answer it now and has not: a user assignee is "
+        "replaced by `to`; one matched through a group adds `to` as a user and "
+        "the group stays (`stillAssigned`). The trail records who, to whom and "
+        "the note; `to` is told."
+    ),
+    "parameters": [TOKEN_ID],
+    "request": s.DelegateSerializer,
+    "responses": {
+        200: s.DelegatedSerializer,
+        400: _error(
+            "`to` is no active member of the tenant, is the caller, started the "
+            "execution (self-approval), already answered it or may already answer "
+            "it; or `note` is too long. `errors` names the field.",
+            s.InvalidDataSerializer,
+        ),
+        401: UNAUTHORIZED,
+        403: _error(
+            "Another tenant's suspension, or the caller may not hand it on (not an "
+            "assignee, its requester, already answered, or it is open to everyone)."
+        ),
+        404: _error("No such suspension, or one the user may not see."),
+        409: _error(
+            "Not waiting (resumed or cancelled), or handed on by someone else first.",
+            s.ConsumedSerializer,
+        ),
+        410: _error("The deadline has passed.", s.ExpiredSerializer),
+    },
+}
+
+WITHDRAW = {
+    "operation_id": "withdraw_execution",
+    "summary": "Withdraw a waiting request: it ends CANCELLED, withdrawn by you",
+    "description": (
+        "For the user who started the execution, while one of its pauses waits. "
+        "Its waiting suspensions are cancelled and its `finally` tasks run; the "
+        'outcome reads "Withdrawn by <name>: <reason>".'
+    ),
+    "parameters": [EXECUTION_ID],
+    "request": s.WithdrawSerializer,
+    "responses": {
+        202: s.WithdrawnSerializer,
+        400: INVALID,
+        401: UNAUTHORIZED,
+        403: _error("Another tenant's execution, or the caller did not start it."),
+        404: _error("No such execution, or one the user may not see."),
+        409: _error(
+            "Nothing waits for an answer, or it has ended or is ending (`state`).",
+            s.HoldConflictSerializer,
+        ),
+    },
+}
+
+
 EVENTS = {
     "operation_id": "stream_execution_events",
     "summary": "The execution's events as server-sent events (live status)",
@@ -613,7 +671,10 @@ PREFECT_RESUME = {
         401: UNAUTHORIZED,
         403: RESUME_REFUSALS[403],
         404: RESUME_REFUSALS[404],
-        409: _error("This user already answered this quorum."),
+        409: _error(
+            "This user already answered this quorum, or it was handed to someone "
+            "else while the answer was on its way."
+        ),
         412: CONTEXT_CHANGED,
     },
 }

@@ -1,12 +1,14 @@
 """Small display helpers for Signoff's pages: JSON, states, task types, durations."""
 
+import html
 import json
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html, strip_tags
 from django.utils.timesince import timesince, timeuntil
 
-from approvals import access
+from approvals import access, forms, markup, zones
 from flows import secrets
 
 register = template.Library()
@@ -85,3 +87,52 @@ def relative(moment) -> str:
     if moment > current:
         return f"in {timeuntil(moment, current)}"
     return f"{timesince(moment, current)} ago"
+
+
+@register.inclusion_tag("approvals/includes/error_summary.html")
+def error_summary(form, **targets):
+    """GOV.UK's error summary: "There is a problem" and a link to each error.
+
+    `targets` sends a field's link elsewhere (`decision="decision-approve"` when
+    the decision is two buttons rather than a field). static/js/error-summary.js
+    moves focus to it on load and focuses a field when its link is followed.
+    """
+    return {"errors": forms.error_links(form, targets=targets)}
+
+
+@register.filter
+def local_time(moment, seconds: str = "") -> str:
+    """`2026-12-01 14:05 CET` (zones.display); `local_time:"s"` adds seconds."""
+    return zones.display(moment, seconds=bool(seconds))
+
+
+@register.simple_tag
+def when(moment, seconds: str = ""):
+    """A <time> element: machine-readable UTC, the viewer's local time shown."""
+    if not moment:
+        return "—"
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        moment.isoformat(),
+        timezone.get_current_timezone_name(),
+        local_time(moment, seconds),
+    )
+
+
+@register.filter
+def resolution(token) -> str:
+    """How a suspension ended, in one word: answered, expired or cancelled."""
+    return {"EXPIRED": "expired", "CANCELLED": "cancelled"}.get(token.state, "answered")
+
+
+@register.filter
+def markdown(text):
+    """A flow author's Markdown as sanitised HTML (approvals.markup)."""
+    return markup.render(text)
+
+
+@register.filter
+def markdown_text(text) -> str:
+    """The words of a Markdown text without its marks, for one-line summaries
+    (plain text: the template escapes it)."""
+    return " ".join(html.unescape(strip_tags(markup.render(text))).split())

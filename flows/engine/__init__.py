@@ -32,6 +32,7 @@ from flows.engine.errors import (
     HoldConflict,
     IllegalMove,
     NotFound,
+    Reassigned,
     SeveralWaiting,
 )
 from flows.engine.holds import (
@@ -78,6 +79,7 @@ __all__ = [
     "resume_flow",
     "unpause_execution",
     "NotFound",
+    "Reassigned",
     "advance",
     "cancel",
     "check_open",

@@ -17,19 +17,25 @@ from flows.engine.transitions import (
 from flows.models import Execution, TaskRun
 
 
-def cancel(execution_id, *, actor=None, channel: str = "admin") -> bool:
-    """Cancel an unfinished execution: its waits end, its `finally` tasks run."""
+def cancel(
+    execution_id, *, actor=None, channel: str = "admin", data: dict | None = None
+) -> bool:
+    """Cancel an unfinished execution: its waits end, its `finally` tasks run.
+
+    `data` goes into the event that ends it (a withdrawal says so and why)."""
     with atomic():
         execution = lock_execution(execution_id)
         if execution is None or execution.state in Execution.TERMINAL:
             return False
         if execution.ending:
             return False  # already ending; its finally tasks are running
-        end_early(execution, E.CANCELLED, actor=actor, channel=channel)
+        end_early(execution, E.CANCELLED, actor=actor, channel=channel, data=data)
         return True
 
 
-def end_early(execution, target: str, *, actor=None, channel="", reason="") -> None:
+def end_early(
+    execution, target: str, *, actor=None, channel="", reason="", data=None
+) -> None:
     """Close every open wait and step; end now, or once `finally` ran.
 
     The caller holds the execution's row lock. KILL ends at once, as Kestra's
@@ -54,7 +60,7 @@ def end_early(execution, target: str, *, actor=None, channel="", reason="") -> N
         move_run(
             execution, run, run_target, ended_at=moment, lease_until=None, wake_at=None
         )
-    data = {"reason": reason} if reason else None
+    data = {**({"reason": reason} if reason else {}), **(data or {})} or None
     # A QUEUED execution never started: it has no `finally` to run.
     if (
         target == E.KILLED

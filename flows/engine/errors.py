@@ -50,6 +50,15 @@ class NoAssigneeLeft(EngineError):
         self.token = token
 
 
+class Reassigned(EngineError):
+    """The answerer is no longer among the token's assignees: a delegation (or
+    another change) won the row lock while the answer was on its way (409)."""
+
+    def __init__(self, token: SuspensionToken):
+        super().__init__(f"suspension {token.pk} was handed to someone else")
+        self.token = token
+
+
 class IllegalMove(EngineError):
     """A transition the state tables do not allow: a bug, not user input."""
 

@@ -149,25 +149,28 @@ def unpause_execution(execution_id, *, actor=None, channel: str = "api") -> None
             _release(execution, actor=actor, channel=channel)
 
 
-def cancel_execution(execution_id, *, actor=None, channel: str = "api") -> None:
-    """Cancel one execution (engine.cancel), refusing one already ended or ending."""
+def cancel_execution(
+    execution_id, *, actor=None, channel: str = "api", data: dict | None = None
+) -> None:
+    """Cancel one execution (engine.cancel), refusing one already ended or ending;
+    `data` goes into its ending event (a withdrawal's reason)."""
     with transaction.atomic(), atomic():
         execution = lock_execution(execution_id)
         if execution is None:
             raise NotFound(execution_id)
         if execution.state in ENDED or execution.ending:
             raise _ended(execution)
-        _cancel_one(execution_id, actor, channel)
+        _cancel_one(execution_id, actor, channel, data)
 
 
-def _cancel_one(execution_id, actor, channel) -> bool:
+def _cancel_one(execution_id, actor, channel, data=None) -> bool:
     # A cancel lifts the hold first so the flow's `finally` tasks can run.
     execution = lock_execution(execution_id)
     if execution is None or execution.state in ENDED or execution.ending:
         return False
     if execution.hold:
         Execution.objects.filter(pk=execution.pk).update(hold="")
-    return cancel(execution_id, actor=actor, channel=channel)
+    return cancel(execution_id, actor=actor, channel=channel, data=data)
 
 
 def _lock_flow(flow_id) -> Flow:

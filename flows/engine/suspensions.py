@@ -12,7 +12,13 @@ from django.db.models import Q
 
 from flows import screens, secrets
 from flows.engine.endings import end_early
-from flows.engine.errors import AlreadyConsumed, Expired, NotFound, SeveralWaiting
+from flows.engine.errors import (
+    AlreadyConsumed,
+    Expired,
+    NotFound,
+    Reassigned,
+    SeveralWaiting,
+)
 from flows.engine.transitions import (
     SYSTEM_ACTOR,
     E,
@@ -92,8 +98,13 @@ def consume(
     channel: str = "api",
     extra_outputs: dict | None = None,
     answer: dict | None = None,
+    where: Q | None = None,
 ) -> SuspensionToken:
     """Consume a waiting token with already validated values and act on the answer.
+
+    `where` is a further condition on the token row, checked in the same UPDATE
+    (the answerer still assigned: a delegation that took the lock first wins, and
+    the answer is refused with Reassigned instead of landing on a changed token).
 
     Values from screens.validate_response come sealed; plain SECRET ones are sealed
     here, so no caller stores one in clear. `answer` (who decided what, having
@@ -116,7 +127,8 @@ def consume(
             token.execution_id,
             S.WAITING,
             S.RESUMED,
-            where=Q(expires_at__isnull=True) | Q(expires_at__gt=moment),
+            where=(Q(expires_at__isnull=True) | Q(expires_at__gt=moment))
+            & (where or Q()),
             actor=actor,
             channel=channel,
             data={"response": values, **({"answer": answer} if answer else {})},
@@ -132,7 +144,10 @@ def consume(
             _act_on(execution, token, outputs, outcome, actor=actor, channel=channel)
     if not claimed:
         # Raised after the block, so a caller's own transaction stays usable.
-        check_open(SuspensionToken.objects.get(pk=token.pk), moment)
+        fresh = SuspensionToken.objects.get(pk=token.pk)
+        check_open(fresh, moment)
+        if where is not None:
+            raise Reassigned(fresh)
         raise AlreadyConsumed(token)  # unreachable unless the row changed twice
     token.state, token.channel = S.RESUMED, channel
     for field, value in answered.items():

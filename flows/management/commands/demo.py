@@ -154,6 +154,7 @@ def serve(host: str, port: int, workers: int, stdout) -> None:
     env = {**os.environ, "SECRET_KEY": settings.SECRET_KEY}
     # Links the worker writes (an Approval's `url`) point at this server.
     env.setdefault("SIGNOFF_BASE_URL", f"http://{host}:{port}")
+    env["SIGNOFF_DEMO"] = "1"  # its pages say what to try, as whom
     if not env.get("SIGNOFF_OUTBOUND_REWRITES"):
         sink_port = start_http_sink()
         rewrite = f"https://reqres.in=http://127.0.0.1:{sink_port}"
