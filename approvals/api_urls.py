@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from approvals.api.bulk import BulkResumeView
 from approvals.api.docs import DocsView, SchemaView
 from approvals.api.events import ExecutionEventsView
 from approvals.api.executions import (
@@ -106,6 +107,7 @@ urlpatterns = [
         name="approval-request-complete",
     ),
     path("suspensions", SuspensionListView.as_view(), name="suspensions"),
+    path("suspensions/bulk-resume", BulkResumeView.as_view(), name="bulk-resume"),
     path("suspensions/<str:id>", SuspensionDetailView.as_view(), name="suspension"),
     path("suspensions/<str:id>/delegate", DelegateView.as_view(), name="delegate"),
     path("schema/", SchemaView.as_view(), name="schema"),

@@ -122,6 +122,41 @@ class ResumeAcceptedSerializer(serializers.Serializer):
     )
 
 
+MAX_BULK_ITEMS = 100
+
+
+class BulkResumeSerializer(serializers.Serializer):
+    """POST /api/suspensions/bulk-resume: the ids, and the one answer for all."""
+
+    tokens = serializers.ListField(
+        child=serializers.UUIDField(),
+        min_length=1,
+        max_length=MAX_BULK_ITEMS,
+        help_text=f"Suspension ids (or execution ids), 1 to {MAX_BULK_ITEMS}; "
+        "a repeated id is answered once.",
+    )
+    data = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text="The answer given to each, as the single resume's body.",
+    )
+
+
+class BulkItemSerializer(serializers.Serializer):
+    tokenId = serializers.CharField(help_text="The id as sent.")
+    status = serializers.IntegerField(
+        help_text="The code the single resume would have answered: "
+        "202, 400, 403, 404, 409, 410 or 422."
+    )
+    body = serializers.DictField(help_text="The body it would have answered.")
+
+
+class BulkResultSerializer(serializers.Serializer):
+    results = BulkItemSerializer(many=True)
+    accepted = serializers.IntegerField(help_text="Items answered 202.")
+    refused = serializers.IntegerField(help_text="Items refused.")
+
+
 class FlowRefSerializer(serializers.Serializer):
     namespace = serializers.CharField()
     id = serializers.CharField()

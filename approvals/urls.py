@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 
 from approvals import (
     views_answer,
+    views_bulk,
     views_executions,
     views_flows,
     views_handoffs,
@@ -19,6 +20,8 @@ app_name = "approvals"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="approvals:inbox"), name="home"),
     path("approvals/", views_inbox.inbox, name="inbox"),
+    path("approvals/live", views_inbox.inbox_live, name="inbox-live"),
+    path("approvals/bulk", views_bulk.bulk_answer, name="bulk"),
     path("approvals/<uuid:token_id>/", views_answer.answer, name="answer"),
     path("l/<uuid:link_id>/<str:secret>/", views_links.link, name="link"),
     # Kestra's UI address for an execution (links in Kestra flows' messages).
@@ -35,6 +38,11 @@ urlpatterns = [
     path("executions/", views_executions.executions, name="executions"),
     path(
         "executions/<uuid:execution_id>/", views_executions.execution, name="execution"
+    ),
+    path(
+        "executions/<uuid:execution_id>/live",
+        views_executions.execution_live,
+        name="execution-live",
     ),
     path(
         "executions/<uuid:execution_id>/withdraw",

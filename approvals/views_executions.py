@@ -10,14 +10,15 @@ from datetime import date, datetime, time, timedelta
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, Subquery
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from approvals import access, outcomes, withdrawal
 from approvals.models import Answer, Notice
 from approvals.views import paginate, styled
-from flows.models import CallbackDelivery, Execution
+from flows.models import CallbackDelivery, Execution, SuspensionToken
 
 FIRST_DAY, LAST_DAY = date.min + timedelta(days=1), date.max - timedelta(days=1)
 MAX_INDENT = 4  # deeper task runs line up with the fourth level (phones stay readable)
@@ -52,6 +53,14 @@ class ExecutionFilters(forms.Form):
         )
 
 
+# The one-line summary of an execution's latest pause (flows.summaries).
+latest_summary = (
+    SuspensionToken.objects.filter(execution=OuterRef("pk"))
+    .order_by("-created_at", "-pk")
+    .values("summary")[:1]
+)
+
+
 @login_required
 def executions(request):
     flows = list(
@@ -61,9 +70,9 @@ def executions(request):
     filters.is_valid()  # an invalid value is ignored, the valid ones still apply
     chosen = filters.cleaned_data
     rows = outcomes.with_latest(
-        access.visible_executions(request.user).select_related(
-            "flow", "revision", "created_by"
-        )
+        access.visible_executions(request.user)
+        .select_related("flow", "revision", "created_by")
+        .annotate(summary=Subquery(latest_summary))
     )
     if chosen.get("mine"):
         rows = rows.filter(access.mine(request.user))
@@ -122,6 +131,7 @@ def execution(request, execution_id):
         run.outcome = outcomes.of_run(run)
     decided = outcomes.latest([t.outcome for t in tokens] + [r.outcome for r in runs])
     states = {run.pk: run.state for run in runs}
+    events = labelled(found.events.order_by("at", "pk"), runs)
     context = {
         "execution": found,
         "outcome": decided,
@@ -129,7 +139,10 @@ def execution(request, execution_id):
         "task_runs": runs,
         "tokens": tokens,
         "answerable": set(answerable.values_list("pk", flat=True)),
-        "events": labelled(found.events.order_by("at", "pk"), runs),
+        "events": events,
+        # The page polls while the execution can still change (htmx, every 5 s).
+        "polling": found.state not in Execution.TERMINAL,
+        "live_version": live_version(found.state, len(events)),
         "may_hold": access.may_hold_execution(request.user, found),
         "may_withdraw": withdrawal.may_withdraw(request.user, found),
         "ended": found.state in Execution.TERMINAL or bool(found.ending),
@@ -150,6 +163,26 @@ def _notices(execution) -> list[Notice]:
     for notice in notices:
         notice.last = ([None] + list(notice.deliveries.all()))[-1]
     return notices
+
+
+@login_required
+def execution_live(request, execution_id):
+    """The execution page again when it changed since version `v`, else 204.
+
+    Every change of an execution writes an event (the audit trail), so its state
+    and number of events say whether there is anything new: two small queries.
+    """
+    found = get_object_or_404(
+        access.visible_executions(request.user).only("pk", "state"), pk=execution_id
+    )
+    version = live_version(found.state, found.events.count())
+    if request.GET.get("v") == version:
+        return HttpResponse(status=204)
+    return execution(request, execution_id)
+
+
+def live_version(state: str, events: int) -> str:
+    return f"{state}.{events}"
 
 
 def in_tree_order(runs) -> list:

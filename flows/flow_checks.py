@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from flows import inputs, reaching, retry, yaml_lines
+from flows import inputs, reaching, retry, summaries, yaml_lines
 from flows.durations import parse_duration
 from flows.tasks import TASK_TYPES, get_task_type
 from flows.tasks.base import COMMON_PROPERTIES, Property
@@ -24,6 +24,7 @@ FLOW_KEYS = {
     "id",
     "namespace",
     "description",
+    "summary",
     "labels",
     "inputs",
     "tasks",
@@ -169,6 +170,8 @@ class FlowChecker:
             "variables": self.mapping(data, "variables"),
             "disabled": self.flag(data, "disabled"),
         }
+        if summary := self.summary(data):  # absent: a flow's checksum stays the same
+            definition["summary"] = summary
         tasks = data.get("tasks")
         if tasks is None:
             self.add(data.line, "missing 'tasks': a flow needs at least one task")
@@ -231,6 +234,14 @@ class FlowChecker:
             self.add(data.line_of(key), f"'{key}' must be text, not {_describe(value)}")
             return ""
         return self.as_string(value)
+
+    def summary(self, data) -> str:
+        """The one-line summary template of a waiting item (flows.summaries)."""
+        template = self.text(data, "summary")
+        if template and (problem := summaries.check_template(template)):
+            self.add(data.line_of("summary"), problem)
+            return ""
+        return template
 
     @staticmethod
     def as_string(value) -> str:

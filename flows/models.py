@@ -261,6 +261,8 @@ class SuspensionToken(models.Model):
     screen = models.CharField(max_length=16, choices=Screen, default=Screen.RESUME)
     schema = models.JSONField(default=list, blank=True)
     message = models.TextField(blank=True)
+    # One line for lists, rendered at pause time (flows.summaries).
+    summary = models.CharField(max_length=200, blank=True)
     # {"users": [...], "groups": [...]}, as rendered; the rows below are what
     # access checks match (a user by name, a group by the user's membership).
     assignees = models.JSONField(default=dict, blank=True)

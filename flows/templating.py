@@ -116,6 +116,11 @@ def _compile(text: str):
     return _ENVIRONMENT.from_string(text)
 
 
+def parse(text: str) -> None:
+    """Raise jinja2.TemplateSyntaxError unless `text` is a valid template."""
+    _ENVIRONMENT.parse(text)
+
+
 def render_string(text: str, variables: dict) -> str:
     """Render one string; plain text without markers is returned untouched."""
     if "{{" not in text and "{%" not in text:

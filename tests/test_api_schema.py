@@ -1,5 +1,7 @@
 """The OpenAPI schema and Swagger UI, and that the schema matches the real bodies."""
 
+import uuid
+
 import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
@@ -52,6 +54,7 @@ def test_schema_documents_every_operation_and_its_errors(schema):
         ("/api/flows/{namespace}/{flow_id}/executions", "post"),
         ("/api/suspensions", "get"),
         ("/api/suspensions/{id}", "get"),
+        ("/api/suspensions/bulk-resume", "post"),
         ("/api/suspensions/{id}/delegate", "post"),
         ("/api/flows/{namespace}/{flow_id}/invoke", "post"),
         ("/api/flows/{namespace}/{flow_id}/resume/{execution_id}", "post"),
@@ -114,6 +117,9 @@ def bodies(user, make_flow, run_on_commit):
         "started": post(api, "/api/flows/acme.finance/expense/executions", {}).json(),
         "invalid": api.post(f"{execution}/resume", {}, format="json").json(),
     }
+    found["bulk"] = post(
+        api, "/api/suspensions/bulk-resume", {"tokens": [str(uuid.uuid4())]}
+    ).json()  # an unknown id: its 404, and the suspension stays waiting
     found["accepted"] = post(api, f"{execution}/resume", {"reason": "ok"}).json()
     found["consumed"] = post(api, f"{execution}/resume", {"reason": "ok"}).json()
     return found
@@ -138,6 +144,8 @@ def test_documented_shapes_match_the_bodies(bodies):
     )
     assert fields(s.StartedSerializer) == set(bodies["started"])
     assert fields(s.InvalidDataSerializer) == set(bodies["invalid"])
+    assert fields(s.BulkResultSerializer) == set(bodies["bulk"])
+    assert fields(s.BulkItemSerializer) == set(bodies["bulk"]["results"][0])
     assert fields(s.ResumeAcceptedSerializer) >= set(bodies["accepted"])
     optional = {"waiting"}  # only when several pauses wait (test_api_several_pauses)
     assert fields(s.ConsumedSerializer) - optional == set(bodies["consumed"])

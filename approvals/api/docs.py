@@ -186,6 +186,46 @@ RESUME = {
     },
 }
 
+BULK_RESUME = {
+    "operation_id": "bulk_resume_suspensions",
+    "summary": "Answer several suspensions at once with the same answer",
+    "description": (
+        "Each id is answered as `POST /api/executions/{id}/resume` would answer it, "
+        "with every check in the same order; each accepted one is its own answer "
+        "and its own event, and one refusal never stops the others. The reply is "
+        "200 with one result per id, in order, carrying the status code and body "
+        "the single resume would have given. With an `Idempotency-Key`, each item "
+        "uses `<key>/<id>`, so a retried request replays each accepted answer."
+    ),
+    "parameters": [
+        OpenApiParameter(
+            "Idempotency-Key",
+            OpenApiTypes.STR,
+            OpenApiParameter.HEADER,
+            description="Any unique string (at most 163 characters) per request.",
+        ),
+    ],
+    "request": s.BulkResumeSerializer,
+    "examples": [
+        OpenApiExample(
+            "Approve two",
+            value={
+                "tokens": [
+                    "3f9c4b2a-7e8d-4c1f-a3b6-9d0e1f2a3b4c",
+                    "5a1d2e3f-4b5c-4d6e-8f70-8192a3b4c5d6",
+                ],
+                "data": {"decision": "Approved", "comment": "Batch of Monday."},
+            },
+            request_only=True,
+        ),
+    ],
+    "responses": {
+        200: s.BulkResultSerializer,
+        400: INVALID,
+        401: UNAUTHORIZED,
+    },
+}
+
 STATUS = {
     "operation_id": "get_execution_status",
     "summary": "An execution's state, outputs, task runs and open pause (for polling)",

@@ -38,21 +38,24 @@ class ResumeView(ApiView):
 
     @extend_schema(**docs.RESUME)
     def post(self, request, id):
-        user, key = request.user, request.headers.get(KEY_HEADER, "")
-        if problem := text.problem(key):  # before the lookup: no database can run it
-            raise Problem(
-                400, "Invalid Idempotency-Key.", errors={KEY_HEADER: [problem]}
-            )
-        if key and (replayed := replay(user, key, id)) is not None:
+        key = request.headers.get(KEY_HEADER, "")
+        return resume(request.user, id, request.data, key, if_match(request))
+
+
+def resume(user, raw_id: str, data, key: str = "", if_match: str = "") -> Response:
+    """The whole single resume: replay a known key, else answer (bulk-resume too)."""
+    if problem := text.problem(key):  # before the lookup: no database can run it
+        raise Problem(400, "Invalid Idempotency-Key.", errors={KEY_HEADER: [problem]})
+    if key and (replayed := replay(user, key, raw_id)) is not None:
+        return replayed
+    try:
+        return answer(user, raw_id, data, key, if_match)
+    except (engine.AlreadyConsumed, answers.AlreadyAnswered, IntegrityError):
+        # A retry with the same key that raced the first request, and lost at
+        # any check after the lookup above, gets the reply the winner committed.
+        if key and (replayed := replay(user, key, raw_id)) is not None:
             return replayed
-        try:
-            return answer(user, id, request.data, key, if_match(request))
-        except (engine.AlreadyConsumed, answers.AlreadyAnswered, IntegrityError):
-            # A retry with the same key that raced the first request, and lost at
-            # any check after the lookup above, gets the reply the winner committed.
-            if key and (replayed := replay(user, key, id)) is not None:
-                return replayed
-            raise
+        raise
 
 
 def answer(user, raw_id: str, data, key: str, if_match: str = "") -> Response:

@@ -8,7 +8,7 @@ output string that holds a secret is stored sealed (flows.secrets).
 
 from django.conf import settings
 
-from flows import hooks, retry, secrets, steps, walker
+from flows import hooks, retry, secrets, steps, summaries, walker
 from flows.engine.transitions import E, S, T, audit, move_run, now
 from flows.models import Execution, SuspensionToken, TaskRun, TokenAssignee
 from flows.tasks.base import Done, SleepUntil, Suspend
@@ -91,6 +91,12 @@ def suspend(execution: Execution, step: steps.Step, pause: Suspend) -> None:
         screen=pause.screen,
         schema=pause.schema,
         message=secrets.scrub(pause.message, step.secrets),
+        summary=summaries.summarize(
+            execution.revision.definition,
+            execution.inputs,
+            step.variables,
+            step.secrets,
+        ),
         assignees=pause.assignees,
         approvals_required=pause.approvals_required,
         allow_self_approval=pause.allow_self_approval,

@@ -1,0 +1,81 @@
+"""The polls behind the live inbox and execution page: 204 while nothing changed."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from approvals import answers
+from tests.factories import UserFactory
+
+LIVE = reverse("approvals:inbox-live")
+
+
+@pytest.fixture
+def approver(tenant):
+    return UserFactory(username="bob", tenants=[tenant])
+
+
+def version_in(page: str, name: str) -> str:
+    found = re.search(rf'id="{name}"[^>]*hx-get="[^"]*v=([^"&]+)"', page)
+    assert found, f"no polling wrapper {name}"
+    return found.group(1)
+
+
+def test_inbox_poll_is_204_until_a_row_changes_then_sends_rows_and_badge(
+    client, approver, pause_token
+):
+    pause_token("message: first")
+    client.force_login(approver)
+    version = version_in(
+        client.get(reverse("approvals:inbox")).content.decode(), "inbox-live"
+    )
+    unchanged = client.get(LIVE, {"v": version})
+    assert unchanged.status_code == 204 and unchanged.content == b""
+    pause_token("message: second")
+    changed = client.get(LIVE, {"v": version})
+    page = changed.content.decode()
+    assert changed.status_code == 200
+    assert "first" in page and "second" in page
+    assert 'id="inbox-count"' in page and 'hx-swap-oob="true"' in page and ">2<" in page
+    assert version_in(page, "inbox-live") != version
+    assert "<html" not in page  # a fragment, not the page
+
+
+def test_inbox_poll_keeps_the_search(client, approver, pause_token):
+    pause_token("message: apples")
+    pause_token("message: pears")
+    client.force_login(approver)
+    page = client.get(LIVE, {"q": "pears"}).content.decode()
+    assert "pears" in page and "apples" not in page
+    assert "q=pears" in page
+
+
+def test_inbox_poll_needs_login(client):
+    assert client.get(LIVE).status_code == 302
+
+
+def test_execution_poll_is_204_until_an_event_then_the_page(
+    client, approver, pause_token, run_on_commit
+):
+    token = pause_token("screen: approval")
+    url = reverse("approvals:execution", args=[token.execution_id])
+    client.force_login(approver)
+    version = version_in(client.get(url).content.decode(), "execution-live")
+    live = reverse("approvals:execution-live", args=[token.execution_id])
+    assert client.get(live, {"v": version}).status_code == 204
+    run_on_commit(
+        answers.answer, approver, token, {"decision": "Approved"}, channel="api"
+    )
+    changed = client.get(live, {"v": version})
+    page = changed.content.decode()
+    assert changed.status_code == 200 and 'id="execution-live"' in page
+    assert "SUCCESS" in page
+    assert "hx-trigger" not in page.split('id="execution-live"')[1].split(">")[0]
+
+
+def test_execution_poll_of_an_invisible_execution_is_404(client, tenant, pause_token):
+    token = pause_token("assignees:\n  users: [carol]")
+    client.force_login(UserFactory(username="eve", tenants=[tenant]))
+    live = reverse("approvals:execution-live", args=[token.execution_id])
+    assert client.get(live).status_code == 404
