@@ -106,3 +106,12 @@ def test_the_demo_sign_in_page_says_what_to_try_as_whom(client, db, settings):
         assert f"<strong>{person}</strong>" in page
     settings.SIGNOFF_DEMO = False
     assert "What to try" not in client.get(reverse("login")).content.decode()
+
+
+def test_the_demo_inbox_keeps_the_guide_folded_away(client, user, settings):
+    client.force_login(user)
+    settings.SIGNOFF_DEMO = True
+    page = client.get(reverse("approvals:inbox")).content.decode()
+    assert "<summary>What to try in this demo</summary>" in page
+    settings.SIGNOFF_DEMO = False
+    assert "What to try" not in client.get(reverse("approvals:inbox")).content.decode()
