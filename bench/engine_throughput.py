@@ -1,22 +1,35 @@
 """Engine figures on a real worker: executions reaching their pause, resume latency.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/signoff_bench \\
-        .venv/bin/python bench/engine_throughput.py [--executions 200] [--workers 1]
+        .venv/bin/python bench/engine_throughput.py [--executions 2000] [--workers 1]
 
-Creates the database's tables (migrate), starts one `qcluster` with N worker
-processes, starts the executions at once and prints how long until every one is
-PAUSED; then resumes each and prints the time from the resume's commit to the
-next task starting (p50 / p95 / max). Default database: a SQLite file in a
-temporary folder. Not a test: it prints figures.
+Creates the database's tables (migrate) and prints, in one run:
+
+1. where the time goes, in this process, without a queue: the queries and the
+   milliseconds (cProfile) of one start, one walk to the pause and one walk after a
+   resume, split into claim (the execution's row lock), steps (the walk) and the
+   audit trail and commit;
+2. on a real `qcluster` (its default settings, or --workers N): N executions
+   started at once until every one is PAUSED, in executions per second, with the
+   queue wait (created -> started) and the walk (started -> PAUSED) read off the
+   rows' timestamps;
+3. the time from a resume's commit to the next task starting (p50 / p95 / max),
+   one resume at a time, then with resumes arriving from --clients threads.
+
+Default database: a SQLite file in a temporary folder. Not a test: it prints
+figures.
 """
 
 import argparse
+import cProfile
 import os
+import pstats
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from common import ROOT, setup_django
@@ -35,9 +48,18 @@ tasks:
     format: done
 """
 
+# (label, function names whose cumulative time makes the bucket)
+BUCKETS = [
+    ("claim (row lock)", ("lock_execution",)),
+    ("steps (walk)", ("_walk",)),
+    ("trail + commit", ("_write", "commit")),
+]
 
-def start_worker(database_url: str, workers: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": database_url, "SIGNOFF_WORKERS": str(workers)}
+
+def start_worker(database_url: str, workers: int | None) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    if workers:
+        env["SIGNOFF_WORKERS"] = str(workers)
     return subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
         cwd=ROOT,
@@ -62,57 +84,218 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+def spread(label: str, seconds: list[float]) -> str:
+    ms = [1000 * v for v in seconds]
+    return (
+        f"{label}: p50 {statistics.median(ms):.1f} ms, "
+        f"p95 {percentile(ms, 0.95):.1f} ms, max {max(ms):.1f} ms"
+    )
+
+
+# -- 1. where the time goes, in process -------------------------------------------
+
+
+def measured(calls):
+    """Run `calls` under cProfile and a query counter: (seconds, queries, stats)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    profile = cProfile.Profile()
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        profile.enable()
+        for call in calls:
+            call()
+        profile.disable()
+        elapsed = time.perf_counter() - started
+    return elapsed, len(queries), pstats.Stats(profile).stats
+
+
+def cumulative(stats, names) -> float:
+    return sum(ct for (_, _, name), (_, _, _, ct, _) in stats.items() if name in names)
+
+
+def profile_in_process(flow, count: int) -> None:
+    from django_q.models import OrmQ
+
+    from flows import engine
+    from flows.models import SuspensionToken
+
+    print(f"\n1. where the time goes, in process, {count} executions (cProfile on)")
+    executions = []
+    elapsed, queries, _ = measured(
+        [lambda: executions.append(engine.start_execution(flow, {}))] * count
+    )
+    OrmQ.objects.all().delete()  # advanced here, not by a worker
+    print(f"   start: {1000 * elapsed / count:.2f} ms, {queries / count:.1f} queries")
+    ids = [e.pk for e in executions]
+    report_walk("walk to the pause", [lambda i=i: engine.advance(i) for i in ids])
+    tokens = SuspensionToken.objects.filter(execution_id__in=ids)
+    elapsed, queries, _ = measured(
+        [lambda t=t: engine.resume(t, {}, channel="bench") for t in tokens]
+    )
+    OrmQ.objects.all().delete()
+    print(f"   resume: {1000 * elapsed / count:.2f} ms, {queries / count:.1f} queries")
+    report_walk("walk after a resume", [lambda i=i: engine.advance(i) for i in ids])
+
+
+def report_walk(label: str, calls) -> None:
+    elapsed, queries, stats = measured(calls)
+    count = len(calls)
+    parts = ", ".join(
+        f"{name} {1000 * cumulative(stats, names) / count:.2f}"
+        for name, names in BUCKETS
+    )
+    print(
+        f"   {label}: {1000 * elapsed / count:.2f} ms, "
+        f"{queries / count:.1f} queries; ms of it: {parts}"
+    )
+
+
+# -- 2. and 3. on a real worker ---------------------------------------------------
+
+
+def start_all(flow, count: int, tenant) -> list:
+    from flows import engine
+    from flows.models import Execution
+
+    started = time.monotonic()
+    for _ in range(count):
+        engine.start_execution(flow, {})
+    queued = time.monotonic() - started
+    paused = Execution.objects.filter(tenant=tenant, state="PAUSED")
+    waited = wait_until(lambda: paused.count() == count, 300)
+    total = queued + waited
+    print(f"   {count} executions started in {queued:.2f} s")
+    print(
+        f"   all PAUSED {total:.2f} s after the first start: "
+        f"{count / total:.0f} executions a second"
+    )
+    report_rows(tenant)
+
+
+def report_rows(tenant) -> None:
+    """Queue wait and walk of each execution, from the rows' own timestamps."""
+    from flows.models import Execution, ExecutionEvent
+
+    paused_at = dict(
+        ExecutionEvent.objects.filter(
+            execution__tenant=tenant, subject="execution", to_state="PAUSED"
+        ).values_list("execution_id", "at")
+    )
+    rows = Execution.objects.filter(tenant=tenant).values_list(
+        "pk", "created_at", "started_at"
+    )
+    queue = [(started - created).total_seconds() for _, created, started in rows]
+    walk = [(paused_at[pk] - started).total_seconds() for pk, _, started in rows]
+    print("   " + spread("queue wait (created -> started)", queue))
+    print("   " + spread("walk (started -> PAUSED)", walk))
+
+
+def resume_one_at_a_time(tokens) -> None:
+    from flows import engine
+    from flows.models import TaskRun
+
+    for token in tokens:
+        engine.resume(token, {}, channel="bench")
+        after = TaskRun.objects.filter(execution_id=token.execution_id, task_id="after")
+        wait_until(after.exists, 30)
+    print("   " + spread(f"{len(tokens)} resumes one at a time", latencies(tokens)))
+
+
+def resume_concurrently(tokens, clients: int) -> None:
+    from django.db import connection
+
+    from flows import engine
+    from flows.models import TaskRun
+
+    def client(share):
+        try:
+            for token in share:
+                engine.resume(token, {}, channel="bench")
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=client, args=(tokens[i::clients],))
+        for i in range(clients)
+    ]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sent = time.monotonic() - started
+    ids = [t.execution_id for t in tokens]
+    after = TaskRun.objects.filter(execution_id__in=ids, task_id="after")
+    wait_until(lambda: after.count() == len(tokens), 120)
+    rate = len(tokens) / sent
+    label = f"{len(tokens)} resumes from {clients} clients ({rate:.0f} a second)"
+    print("   " + spread(label, latencies(tokens)))
+
+
+def latencies(tokens) -> list[float]:
+    """Resume commit (token resolved) -> the next task's run started, per token."""
+    from flows.models import SuspensionToken, TaskRun
+
+    ids = [t.pk for t in tokens]
+    resolved = dict(
+        SuspensionToken.objects.filter(pk__in=ids).values_list(
+            "execution_id", "resolved_at"
+        )
+    )
+    started = TaskRun.objects.filter(
+        execution_id__in=list(resolved), task_id="after"
+    ).values_list("execution_id", "started_at")
+    return [(at - resolved[pk]).total_seconds() for pk, at in started]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--executions", type=int, default=200)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--executions", type=int, default=2000)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="default: the settings' default"
+    )
     parser.add_argument("--resumes", type=int, default=100)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--profiled", type=int, default=200)
     args = parser.parse_args()
     default_db = f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
     database_url = os.environ.get("DATABASE_URL", default_db)
     os.environ["DATABASE_URL"] = database_url
     setup_django()
 
+    from django.conf import settings
     from django_q.models import OrmQ
 
-    from flows import engine, loader
-    from flows.models import Execution, SuspensionToken, TaskRun, Tenant
+    from flows import loader
+    from flows.models import SuspensionToken, Tenant
 
-    # A tenant of its own per run: the audit trail is append-only, so an earlier
-    # run's executions stay (manage.py purge removes them once they finished).
-    slug = f"bench-{time.strftime('%Y%m%d%H%M%S')}"
-    tenant = Tenant.objects.create(slug=slug, name="Bench")
+    def fresh_flow(phase: str):
+        # A tenant of its own per run: the audit trail is append-only, so an
+        # earlier run's executions stay (manage.py purge removes finished ones).
+        slug = f"bench-{phase}-{time.strftime('%Y%m%d%H%M%S')}"
+        tenant = Tenant.objects.create(slug=slug, name="Bench")
+        return tenant, loader.load_flow(tenant, FLOW).flow
+
     OrmQ.objects.all().delete()  # wake-ups left by an earlier, interrupted run
-    flow = loader.load_flow(tenant, FLOW).flow
+    workers = args.workers or settings.Q_CLUSTER["workers"]
+    print(f"database: {database_url.split('://')[0]}, qcluster workers: {workers}")
+    if args.profiled:
+        profile_in_process(fresh_flow("profile")[1], args.profiled)
+
+    tenant, flow = fresh_flow("worker")
     worker = start_worker(database_url, args.workers)
     try:
-        time.sleep(2)  # let the cluster start before the clock runs
-        started = time.monotonic()
-        for _ in range(args.executions):
-            engine.start_execution(flow, {})
-        queued = time.monotonic() - started
-        paused = Execution.objects.filter(tenant=tenant, state="PAUSED")
-        waited = wait_until(lambda: paused.count() == args.executions, 120)
-        print(f"database: {database_url.split('://')[0]}, workers: {args.workers}")
-        print(f"{args.executions} executions started in {queued:.2f} s")
-        print(f"all PAUSED {queued + waited:.2f} s after the first start")
-
-        latencies = []
-        tokens = SuspensionToken.objects.filter(tenant=tenant, state="WAITING")
-        for token in list(tokens[: args.resumes]):
-            engine.resume(token, {}, channel="bench")
-            runs = TaskRun.objects.filter(execution_id=token.execution_id)
-            after = runs.filter(task_id="after")
-            wait_until(after.exists, 30)
-            token.refresh_from_db()
-            latency = after.get().started_at - token.resolved_at
-            latencies.append(latency.total_seconds())
-        ms = [1000 * v for v in latencies]
-        print(
-            f"resume -> next task started, {len(ms)} resumes one at a time: "
-            f"p50 {statistics.median(ms):.1f} ms, p95 {percentile(ms, 0.95):.1f} ms, "
-            f"max {max(ms):.1f} ms"
-        )
+        time.sleep(3)  # let the cluster start before the clock runs
+        print(f"\n2. {args.executions} executions started at once, on a qcluster")
+        start_all(flow, args.executions, tenant)
+        print("\n3. resume -> next task started")
+        waiting = list(SuspensionToken.objects.filter(tenant=tenant, state="WAITING"))
+        resume_one_at_a_time(waiting[: args.resumes])
+        rest = waiting[args.resumes :][: 100 * args.clients]
+        if rest:
+            resume_concurrently(rest, args.clients)
     finally:
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait()
