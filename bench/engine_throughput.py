@@ -10,7 +10,8 @@ Creates the database's tables (migrate) and prints, in one run:
    resume, split into claim (the execution's row lock), steps (the walk) and the
    audit trail and commit;
 2. on a real `qcluster` (its default settings, or --workers N): N executions
-   started at once until every one is PAUSED, in executions per second, with the
+   started at once (engine.start_executions; --one-by-one: a start call each)
+   until every one is PAUSED, in executions per second, with the
    queue wait (created -> started) and the walk (started -> PAUSED) read off the
    rows' timestamps;
 3. the time from a resume's commit to the next task starting (p50 / p95 / max),
@@ -155,13 +156,16 @@ def report_walk(label: str, calls) -> None:
 # -- 2. and 3. on a real worker ---------------------------------------------------
 
 
-def start_all(flow, count: int, tenant) -> list:
+def start_all(flow, count: int, tenant, one_by_one: bool) -> None:
     from flows import engine
     from flows.models import Execution
 
     started = time.monotonic()
-    for _ in range(count):
-        engine.start_execution(flow, {})
+    if one_by_one:  # as many requests, each its own start
+        for _ in range(count):
+            engine.start_execution(flow, {})
+    else:
+        engine.start_executions(flow, [{}] * count)
     queued = time.monotonic() - started
     paused = Execution.objects.filter(tenant=tenant, state="PAUSED")
     waited = wait_until(lambda: paused.count() == count, 300)
@@ -259,6 +263,11 @@ def main() -> None:
     parser.add_argument("--resumes", type=int, default=100)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--profiled", type=int, default=200)
+    parser.add_argument(
+        "--one-by-one",
+        action="store_true",
+        help="start each execution with its own call (default: one start_executions)",
+    )
     args = parser.parse_args()
     default_db = f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
     database_url = os.environ.get("DATABASE_URL", default_db)
@@ -288,8 +297,9 @@ def main() -> None:
     worker = start_worker(database_url, args.workers)
     try:
         time.sleep(3)  # let the cluster start before the clock runs
-        print(f"\n2. {args.executions} executions started at once, on a qcluster")
-        start_all(flow, args.executions, tenant)
+        how = "one by one" if args.one_by_one else "at once"
+        print(f"\n2. {args.executions} executions started {how}, on a qcluster")
+        start_all(flow, args.executions, tenant, args.one_by_one)
         print("\n3. resume -> next task started")
         waiting = list(SuspensionToken.objects.filter(tenant=tenant, state="WAITING"))
         resume_one_at_a_time(waiting[: args.resumes])

@@ -44,7 +44,7 @@ from flows.engine.holds import (
     resume_flow,
     unpause_execution,
 )
-from flows.engine.runs import advance, start_execution
+from flows.engine.runs import advance, start_execution, start_executions
 from flows.engine.suspensions import (
     check_open,
     consume,
@@ -93,6 +93,7 @@ __all__ = [
     "resume",
     "SeveralWaiting",
     "start_execution",
+    "start_executions",
     "token_for",
     "wake",
     "wake_due",

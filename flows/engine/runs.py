@@ -20,6 +20,7 @@ from flows.engine.transitions import (
     atomic,
     audit,
     enqueue,
+    enqueue_each,
     lease,
     lock_execution,
     move_execution,
@@ -36,6 +37,8 @@ from flows.tasks.flowable import is_truthy
 MAX_STEPS_PER_CALL = 200
 SLICE_SECONDS = 0.2
 MAX_ACTIONS_PER_SLICE = 500
+# Executions started together that one wake-up walks, one after the other.
+START_BATCH = 20
 
 
 def start_execution(
@@ -48,38 +51,60 @@ def start_execution(
     Raises inputs.InputValidationError naming each bad input, or its subclass
     secrets.KeyMissing when the flow holds a SECRET input and there is no key.
     """
+    return start_executions(flow, [data], actor=actor, labels=labels)[0]
+
+
+def start_executions(
+    flow: Flow, many: list[dict | None], *, actor=None, labels=None
+) -> list[Execution]:
+    """Start one execution per inputs of `many`, at once: all or none.
+
+    Every inputs are validated before any execution exists; they are created in
+    one transaction, and one wake-up walks up to START_BATCH of them in turn, so
+    a burst costs the queue a message per batch rather than per execution.
+    """
     revision = flow.revisions.get(revision=flow.latest_revision)
     secrets.require_key(revision.definition)
     definitions = inputs.parse_definitions(revision.definition.get("inputs") or [])
-    values = secrets.seal(definitions, inputs.validate(definitions, data or {}))
+    sealed = [
+        secrets.seal(definitions, inputs.validate(definitions, data or {}))
+        for data in many
+    ]
     holds.check_startable(flow)
     paused = Flow.objects.filter(pk=flow.pk, is_paused=True).exists()
+    labels = {**(revision.definition.get("labels") or {}), **(labels or {})}
     with atomic():
-        execution = Execution.objects.create(
-            tenant_id=flow.tenant_id,
-            flow=flow,
-            revision=revision,
-            inputs=values,
-            labels={**(revision.definition.get("labels") or {}), **(labels or {})},
-            created_by=actor,
-            lease_until=None if paused else now() + lease(),
-            hold=Execution.Hold.FLOW if paused else "",
+        executions = Execution.objects.bulk_create(
+            Execution(
+                tenant_id=flow.tenant_id,
+                flow=flow,
+                revision=revision,
+                inputs=values,
+                labels=labels,
+                created_by=actor,
+                lease_until=None if paused else now() + lease(),
+                hold=Execution.Hold.FLOW if paused else "",
+            )
+            for values in sealed
         )
-        track(execution)  # a new row: its chain starts here, nobody else sees it
-        audit(
-            execution.pk,
-            Execution,
-            execution.pk,
-            "",
-            E.CREATED,
-            actor=actor,
-            data={"inputs": values},
-        )
-        if paused:  # holds.resume_flow starts it
-            move_execution(execution, E.QUEUED, data={"reason": "flow paused"})
-        else:
-            enqueue(execution.pk)
-    return execution
+        for execution in executions:
+            track(execution)  # a new row: its chain starts here, nobody else sees it
+            audit(
+                execution.pk,
+                Execution,
+                execution.pk,
+                "",
+                E.CREATED,
+                actor=actor,
+                data={"inputs": execution.inputs},
+            )
+            if paused:  # holds.resume_flow starts it
+                move_execution(execution, E.QUEUED, data={"reason": "flow paused"})
+        if not paused:
+            ids = [execution.pk for execution in executions]
+            for first in range(0, len(ids), START_BATCH):
+                enqueue_each(ids[first : first + START_BATCH])
+    return executions
 
 
 def advance(execution_id) -> None:
@@ -116,9 +141,10 @@ def _walk(execution: Execution) -> steps.Step | None:
         if held:
             move_execution(execution, E.QUEUED, lease_until=None)
             return None
-        moment = now()
-        move_execution(execution, E.RUNNING, started_at=moment)
-    runs = {run.path: run for run in execution.task_runs.all()}
+        move_execution(execution, E.RUNNING, started_at=now())
+        runs = {}  # a run is made only by a walk, and this is the first
+    else:
+        runs = {run.path: run for run in execution.task_runs.all()}
     claimed, more, holding = None, False, False
     deadline = time.monotonic() + SLICE_SECONDS
     for _ in range(MAX_ACTIONS_PER_SLICE):

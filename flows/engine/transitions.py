@@ -322,11 +322,23 @@ def enqueue(execution_id) -> None:
     outbox: it commits with the state change or not at all, at no extra commit.
     Redis (and django-q2's inline sync mode) are sent after the commit.
     """
+    _send("flows.worker.advance", str(execution_id))
+
+
+def enqueue_each(execution_ids: list) -> None:
+    """One wake-up for several executions (started together), walked in turn."""
+    if len(execution_ids) == 1:
+        enqueue(execution_ids[0])
+    else:
+        _send("flows.worker.advance_each", [str(pk) for pk in execution_ids])
+
+
+def _send(func: str, *args) -> None:
     from django_q.conf import Conf
     from django_q.tasks import async_task
 
     def send():
-        async_task("flows.worker.advance", str(execution_id))
+        async_task(func, *args)
 
     if Conf.ORM and not Conf.SYNC:
         send()
