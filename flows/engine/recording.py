@@ -9,7 +9,8 @@ output string that holds a secret is stored sealed (flows.secrets).
 from django.conf import settings
 
 from flows import hooks, retry, secrets, steps, summaries, walker
-from flows.engine.transitions import E, S, T, audit, move_run, now
+from flows.engine.errors import IllegalMove
+from flows.engine.transitions import MOVES, E, S, T, audit, move_run, now
 from flows.models import Execution, SuspensionToken, TaskRun, TokenAssignee
 from flows.tasks.base import Done, SleepUntil, Suspend
 
@@ -22,7 +23,7 @@ def record(execution: Execution, step: steps.Step, outcome: steps.Outcome) -> No
     if isinstance(outcome, Done):
         warned = outcome.warning or retry.warns(policy, step.attempt)
         target = walker.tolerated(step.task, T.WARNING if warned else T.SUCCESS)
-        move_run(
+        _move(
             execution,
             run,
             target,
@@ -34,7 +35,10 @@ def record(execution: Execution, step: steps.Step, outcome: steps.Outcome) -> No
         )
     elif isinstance(outcome, SleepUntil):
         # Not a move: the run stays RUNNING until the sweeper wakes it.
-        if TaskRun.objects.filter(
+        if run._state.adding:
+            run.wake_at, run.lease_until = outcome.wake_at, None
+            run.save(force_insert=True)
+        elif TaskRun.objects.filter(
             pk=run.pk, state=T.RUNNING, attempt=step.attempt
         ).update(wake_at=outcome.wake_at, lease_until=None):
             run.wake_at = outcome.wake_at
@@ -50,7 +54,7 @@ def fail(execution, step: steps.Step, error: str) -> None:
     error = secrets.scrub(error, step.secrets)
     wait = retry.next_wait(step.task.get("retry"), step.attempt, run.started_at, moment)
     if wait is not None:
-        move_run(
+        _move(
             execution,
             run,
             T.RETRYING,
@@ -61,7 +65,7 @@ def fail(execution, step: steps.Step, error: str) -> None:
             lease_until=None,
         )
         return
-    move_run(
+    _move(
         execution,
         run,
         walker.tolerated(step.task, T.FAILED),
@@ -75,7 +79,7 @@ def fail(execution, step: steps.Step, error: str) -> None:
 
 def suspend(execution: Execution, step: steps.Step, pause: Suspend) -> None:
     """Pause the step's run and issue its token (with its assignees)."""
-    if not move_run(
+    if not _move(
         execution,
         step.run,
         T.PAUSED,
@@ -125,6 +129,21 @@ def suspend(execution: Execution, step: steps.Step, pause: Suspend) -> None:
         TaskRun.objects.filter(pk=step.task_run_id).update(outputs=outputs)
         step.run.outputs = outputs
     hooks.token_waiting(token)  # the notifications' outbox, in this transaction
+
+
+def _move(execution, run: TaskRun, target, *, owner, data=None, **fields) -> bool:
+    """move_run, or for a run made in this transaction and not yet written (an
+    inline step: runs._start_run), write it once, already in its new state."""
+    if not run._state.adding:
+        return move_run(execution, run, target, owner=owner, data=data, **fields)
+    if target not in MOVES[TaskRun].get(run.state, set()):
+        raise IllegalMove(f"TaskRun cannot move from {run.state} to {target}")
+    source, run.state = run.state, target
+    for name, value in fields.items():
+        setattr(run, name, value)
+    run.save(force_insert=True)
+    audit(execution.pk, TaskRun, run.pk, source, target, data=data)
+    return True
 
 
 def screen_url(token_id) -> str:

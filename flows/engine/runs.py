@@ -103,7 +103,11 @@ def start_executions(
         if not paused:
             ids = [execution.pk for execution in executions]
             for first in range(0, len(ids), START_BATCH):
-                enqueue_each(ids[first : first + START_BATCH])
+                batch = ids[first : first + START_BATCH]
+                if len(batch) == 1:
+                    enqueue(batch[0])
+                else:
+                    enqueue_each(batch)
     return executions
 
 
@@ -212,20 +216,27 @@ def _apply(execution, runs, action) -> None:
     if isinstance(action, walker.Settle):
         _settle(execution, runs, action)
         return
-    step = _claim(execution, runs, action)
+    flowable = get_task_type(action.task["type"]).flowable
+    step = _claim(execution, runs, action, unwritten=not flowable)
     if step is None:
         return
-    if get_task_type(step.task["type"]).flowable:
+    if flowable:
         _begin_flowable(execution, step)
-    else:
-        recording.record(execution, step, steps.run_step(step))
+        return
+    recording.record(execution, step, steps.run_step(step))
+    if step.run._state.adding:  # recorded nothing (cannot happen while RUNNING)
+        step.run.save(force_insert=True)
 
 
-def _claim(execution, runs, action) -> steps.Step | None:
-    """Make the action's run RUNNING for a new attempt; None if skipped or taken."""
+def _claim(execution, runs, action, *, unwritten=False) -> steps.Step | None:
+    """Make the action's run RUNNING for a new attempt; None if skipped or taken.
+
+    `unwritten`: a new run of a task that runs inline, in this transaction, is
+    written once, by recording its outcome (no one else can see it before that).
+    """
     moment = now()
     if isinstance(action, walker.Start):
-        run = _start_run(execution, runs, action, moment)
+        run = _start_run(execution, runs, action, moment, unwritten)
     elif isinstance(action, walker.Retake):
         run = _retake(execution, action.task, action.run, moment)
     else:  # a retry whose interval has passed
@@ -251,7 +262,9 @@ def _step(execution, runs, task, run) -> steps.Step:
     )
 
 
-def _start_run(execution, runs, action: walker.Start, moment) -> TaskRun:
+def _start_run(
+    execution, runs, action: walker.Start, moment, unwritten=False
+) -> TaskRun:
     task = action.task
     state, error = T.RUNNING, ""
     if "runIf" in task:
@@ -266,7 +279,7 @@ def _start_run(execution, runs, action: walker.Start, moment) -> TaskRun:
         except templating.RenderError as exc:
             state, error = T.FAILED, secrets.scrub(str(exc), draft.secrets)
     flowable = get_task_type(task["type"]).flowable
-    run = TaskRun.objects.create(
+    run = TaskRun(
         execution=execution,
         parent=action.parent,
         path=action.path,
@@ -281,6 +294,8 @@ def _start_run(execution, runs, action: walker.Start, moment) -> TaskRun:
         lease_until=moment + lease() if state == T.RUNNING and not flowable else None,
         error=error,
     )
+    if not (unwritten and state == T.RUNNING):
+        run.save(force_insert=True)
     data = {"attempt": 1, **({"error": error} if error else {})}
     audit(execution.pk, TaskRun, run.pk, "", state, data=data)
     runs[run.path] = run

@@ -327,10 +327,7 @@ def enqueue(execution_id) -> None:
 
 def enqueue_each(execution_ids: list) -> None:
     """One wake-up for several executions (started together), walked in turn."""
-    if len(execution_ids) == 1:
-        enqueue(execution_ids[0])
-    else:
-        _send("flows.worker.advance_each", [str(pk) for pk in execution_ids])
+    _send("flows.worker.advance_each", [str(pk) for pk in execution_ids])
 
 
 def _send(func: str, *args) -> None:
