@@ -5,7 +5,7 @@
 
 Seeds two tenants with waiting tokens with bulk_create (once; re-runs reuse
 them), one with --small, one with --tokens. For each it requests, as a member
-through Django's test client, 10 times each: the default tab (by deadline and
+through Django's test client, 10 times each after a warm-up: the default tab (by deadline and
 newest first), the live fragment the page polls, a search, and the two other
 tabs; it prints the median and worst time and the number of queries of each, so
 the two sizes read side by side. Then, on PostgreSQL, EXPLAIN ANALYZE of the
@@ -68,6 +68,7 @@ def measure(user) -> dict:
     client.force_login(user)
     figures = {}
     for label, path, query in PAGES:
+        client.get(path, query)  # warm-up: templates, connections, caches
         timings = []
         for _ in range(REPEAT):
             started = time.perf_counter()
