@@ -5,11 +5,11 @@
 
 Seeds two tenants with waiting tokens with bulk_create (once; re-runs reuse
 them), one with --small, one with --tokens. For each it requests, as a member
-through Django's test client, 10 times each after a warm-up: the default tab (by deadline and
-newest first), the live fragment the page polls, a search, and the two other
-tabs; it prints the median and worst time and the number of queries of each, so
-the two sizes read side by side. Then, on PostgreSQL, EXPLAIN ANALYZE of the
-slowest queries of the default tab and the live fragment at the large size.
+through Django's test client, 10 times each after a warm-up: the default tab (by
+deadline and newest first), the live fragment the page polls, a search, and the
+two other tabs; it prints the median and worst time and the number of queries of
+each, so the two sizes read side by side. Then, on PostgreSQL, EXPLAIN ANALYZE of
+the slowest queries of the default tab and the live fragment at the large size.
 Not a test: it prints figures.
 """
 
