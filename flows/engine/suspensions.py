@@ -299,7 +299,10 @@ def expire_due(moment: datetime | None = None, limit: int = 500) -> int:
     """Expire every waiting token whose deadline has passed; returns how many."""
     moment = moment or now()
     due = SuspensionToken.objects.filter(state=S.WAITING, expires_at__lte=moment)
-    return sum(expire(pk, moment) for pk in due.values_list("pk", flat=True)[:limit])
+    # Earliest first, in the order of the waiting-deadline index: a backlog is
+    # read `limit` rows at a time, never sorted whole.
+    due = due.order_by("expires_at").values_list("pk", flat=True)[:limit]
+    return sum(expire(pk, moment) for pk in due)
 
 
 def wake(task_run_id, moment: datetime | None = None) -> bool:
@@ -340,7 +343,8 @@ def wake_due(moment: datetime | None = None, limit: int = 500) -> int:
     """Wake every Sleep and retry that is due; returns how many."""
     moment = moment or now()
     due = TaskRun.objects.filter(state__in=(T.RUNNING, T.RETRYING), wake_at__lte=moment)
-    return sum(wake(pk, moment) for pk in due.values_list("pk", flat=True)[:limit])
+    due = due.order_by("wake_at").values_list("pk", flat=True)[:limit]
+    return sum(wake(pk, moment) for pk in due)
 
 
 def recover_lost(moment: datetime | None = None, limit: int = 500) -> int:
@@ -350,7 +354,8 @@ def recover_lost(moment: datetime | None = None, limit: int = 500) -> int:
         state__in=(E.CREATED, E.RUNNING), lease_until__lt=moment
     )
     recovered = 0
-    for pk, lease_until in lost.values_list("pk", "lease_until")[:limit]:
+    lost = lost.order_by("lease_until").values_list("pk", "lease_until")[:limit]
+    for pk, lease_until in lost:
         with transaction.atomic():
             # Only one sweeper re-enqueues a given lapse: the lease is the condition.
             if Execution.objects.filter(pk=pk, lease_until=lease_until).update(
