@@ -93,6 +93,27 @@ def spread(label: str, seconds: list[float]) -> str:
     )
 
 
+def cluster_cpu(pgid: int) -> float:
+    """CPU seconds the qcluster's processes (its process group) used so far."""
+    ticks, used = os.sysconf("SC_CLK_TCK"), 0.0
+    for proc in os.listdir("/proc"):
+        if not proc.isdigit():
+            continue
+        try:
+            with open(f"/proc/{proc}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while we looked
+        if int(fields[2]) == pgid:  # after the name: state ppid pgrp ... utime stime
+            used += (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
+def cpu_per_execution(pgid: int, since: float, count: int) -> str:
+    spent = 1000 * (cluster_cpu(pgid) - since) / count
+    return f"qcluster CPU (all its processes): {spent:.2f} ms per execution"
+
+
 # -- 1. where the time goes, in process -------------------------------------------
 
 
@@ -156,10 +177,11 @@ def report_walk(label: str, calls) -> None:
 # -- 2. and 3. on a real worker ---------------------------------------------------
 
 
-def start_all(flow, count: int, tenant, one_by_one: bool) -> None:
+def start_all(flow, count: int, tenant, one_by_one: bool, pgid: int) -> None:
     from flows import engine
     from flows.models import Execution
 
+    cpu = cluster_cpu(pgid)
     started = time.monotonic()
     if one_by_one:  # as many requests, each its own start
         for _ in range(count):
@@ -175,6 +197,7 @@ def start_all(flow, count: int, tenant, one_by_one: bool) -> None:
         f"   all PAUSED {total:.2f} s after the first start: "
         f"{count / total:.0f} executions a second"
     )
+    print("   " + cpu_per_execution(pgid, cpu, count))
     report_rows(tenant)
 
 
@@ -207,7 +230,7 @@ def resume_one_at_a_time(tokens) -> None:
     print("   " + spread(f"{len(tokens)} resumes one at a time", latencies(tokens)))
 
 
-def resume_concurrently(tokens, clients: int) -> None:
+def resume_concurrently(tokens, clients: int, pgid: int) -> None:
     from django.db import connection
 
     from flows import engine
@@ -224,6 +247,7 @@ def resume_concurrently(tokens, clients: int) -> None:
         threading.Thread(target=client, args=(tokens[i::clients],))
         for i in range(clients)
     ]
+    cpu = cluster_cpu(pgid)
     started = time.monotonic()
     for thread in threads:
         thread.start()
@@ -236,6 +260,7 @@ def resume_concurrently(tokens, clients: int) -> None:
     rate = len(tokens) / sent
     label = f"{len(tokens)} resumes from {clients} clients ({rate:.0f} a second)"
     print("   " + spread(label, latencies(tokens)))
+    print("   " + cpu_per_execution(pgid, cpu, len(tokens)))
 
 
 def latencies(tokens) -> list[float]:
@@ -299,13 +324,13 @@ def main() -> None:
         time.sleep(3)  # let the cluster start before the clock runs
         how = "one by one" if args.one_by_one else "at once"
         print(f"\n2. {args.executions} executions started {how}, on a qcluster")
-        start_all(flow, args.executions, tenant, args.one_by_one)
+        start_all(flow, args.executions, tenant, args.one_by_one, worker.pid)
         print("\n3. resume -> next task started")
         waiting = list(SuspensionToken.objects.filter(tenant=tenant, state="WAITING"))
         resume_one_at_a_time(waiting[: args.resumes])
         rest = waiting[args.resumes :][: 100 * args.clients]
         if rest:
-            resume_concurrently(rest, args.clients)
+            resume_concurrently(rest, args.clients, worker.pid)
     finally:
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait()
