@@ -67,3 +67,14 @@ def test_pause_warn_example_ends_warning_on_its_own(qcluster, make_flow):
     runs = {r.task_id: r for r in execution.task_runs.all()}
     assert runs["pause"].state == "WARNING"
     assert runs["post_resume"].outputs["value"].startswith("post_resume started on ")
+
+
+def test_executions_started_at_once_all_reach_their_pause(qcluster, make_flow):
+    flow = make_flow(WAIT_FOR_PERSON)
+    executions = engine.start_executions(flow, [{}] * 45)  # three wake-ups
+    deadline = time.monotonic() + 30
+    paused = Execution.objects.filter(flow=flow, state="PAUSED")
+    while paused.count() < len(executions) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert paused.count() == len(executions)
+    assert SuspensionToken.objects.filter(execution__flow=flow).count() == 45
