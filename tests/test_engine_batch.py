@@ -80,9 +80,7 @@ def test_started_while_the_flow_is_paused_all_are_queued(make_flow, run_on_commi
     assert set(Execution.objects.values_list("state", flat=True)) == {E.PAUSED}
 
 
-def test_a_failing_walk_does_not_hold_up_the_rest_of_its_batch(
-    make_flow, monkeypatch
-):
+def test_a_failing_walk_does_not_hold_up_the_rest_of_its_batch(make_flow, monkeypatch):
     monkeypatch.setattr(Conf, "SYNC", False)
     executions = engine.start_executions(make_flow(TO_PAUSE), [{}] * 3)
     broken, real = str(executions[1].pk), engine.advance
