@@ -38,11 +38,30 @@ def sweep_once() -> dict:
     return {
         "expired": engine.expire_due(moment),
         "woken": engine.wake_due(moment),
-        "recovered": engine.recover_lost(moment),
+        "recovered": 0 if backlogged() else engine.recover_lost(moment),
         "stalled": heartbeat.recover_stalled(moment),
         "callbacks": callbacks.enqueue_due(moment),
         **hooks.sweep(moment),
     }
+
+
+# Wake-ups waiting in the queue, untaken, past which a lapsed execution lease
+# means the workers are behind, not that its wake-up was lost.
+BACKLOG = 100
+
+_broker = None
+
+
+def backlogged() -> bool:
+    """Whether the queue holds a backlog: then re-sending the wake-ups of leases
+    that lapsed while they waited would only lengthen it (each lapse again every
+    lease), so lost ones are re-sent once it has shrunk below BACKLOG."""
+    global _broker
+    from django_q.brokers import get_broker
+
+    if _broker is None:
+        _broker = get_broker()
+    return _broker.queue_size() >= BACKLOG
 
 
 def hold_lease(holder: str, moment: datetime | None = None) -> bool:

@@ -98,3 +98,25 @@ def test_two_sweeper_threads_never_lead_together_and_the_survivor_takes_over(clo
 
     # a's last renewal (round 3) holds through round 6; b leads from round 7.
     assert leaders == [["a"]] * 4 + [[]] * 3 + [["b"]] * 3
+
+
+def test_a_backlogged_queue_is_not_sent_wake_ups_for_the_leases_lapsing_in_it(
+    make_flow, clock
+):
+    from django_q.conf import Conf
+    from django_q.models import OrmQ
+
+    from flows.models import Execution
+
+    flow = make_flow("id: f\nnamespace: acme.q\ntasks:\n  - id: t\n    type: Pause\n")
+    execution = engine.start_execution(flow, {})  # its wake-up never ran
+    OrmQ.objects.bulk_create(
+        OrmQ(key=Conf.CLUSTER_NAME, payload="x", lock=timezone.now())
+        for _ in range(sweeper.BACKLOG)
+    )
+    clock.move(3600)  # the execution's lease lapsed while it waited
+    assert sweeper.sweep_once()["recovered"] == 0
+    lease = Execution.objects.get(pk=execution.pk).lease_until
+    OrmQ.objects.filter(pk__in=OrmQ.objects.values("pk")[:1]).delete()
+    assert sweeper.sweep_once()["recovered"] == 1  # below the backlog: sent again
+    assert Execution.objects.get(pk=execution.pk).lease_until > lease
