@@ -20,9 +20,11 @@ from multiprocessing import util
 from django.conf import settings
 from django.db import close_old_connections
 from django.db.models import Q
+from django.utils import timezone
 
 from flows import callbacks, engine, hooks
 from flows.engine import heartbeat
+from flows.engine.transitions import lease
 from flows.models import SweeperLease
 
 LEASE_NAME = "sweeper"
@@ -45,23 +47,36 @@ def sweep_once() -> dict:
     }
 
 
-# Wake-ups waiting in the queue, untaken, past which a lapsed execution lease
-# means the workers are behind, not that its wake-up was lost.
+# Redis: wake-ups waiting in the queue, untaken, past which a lapsed execution
+# lease means the workers are behind, not that its wake-up was lost.
 BACKLOG = 100
 
 _broker = None
 
 
 def backlogged() -> bool:
-    """Whether the queue holds a backlog: then re-sending the wake-ups of leases
-    that lapsed while they waited would only lengthen it (each lapse again every
-    lease), so lost ones are re-sent once it has shrunk below BACKLOG."""
+    """Whether the queue is behind: then a lease that lapsed may belong to a
+    wake-up still waiting in it, and re-sending those would only lengthen it (each
+    lapse again every lease). Lost ones are re-sent once it has caught up.
+
+    ORM broker: its oldest untaken wake-up has waited longer than a step lease.
+    Redis (no timestamps): it holds BACKLOG wake-ups or more.
+    """
     global _broker
     from django_q.brokers import get_broker
+    from django_q.conf import Conf
+    from django_q.models import OrmQ
 
-    if _broker is None:
-        _broker = get_broker()
-    return _broker.queue_size() >= BACKLOG
+    if not Conf.ORM:
+        if _broker is None:
+            _broker = get_broker()
+        return _broker.queue_size() >= BACKLOG
+    queued_at = timezone.now()  # django-q2's clock, which stamped the rows
+    untaken = OrmQ.objects.using(Conf.ORM).filter(
+        key=Conf.CLUSTER_NAME, lock__lte=queued_at
+    )
+    oldest = untaken.order_by("lock").values_list("lock", flat=True).first()
+    return oldest is not None and oldest < queued_at - lease()
 
 
 def hold_lease(holder: str, moment: datetime | None = None) -> bool:

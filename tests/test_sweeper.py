@@ -100,7 +100,7 @@ def test_two_sweeper_threads_never_lead_together_and_the_survivor_takes_over(clo
     assert leaders == [["a"]] * 4 + [[]] * 3 + [["b"]] * 3
 
 
-def test_a_backlogged_queue_is_not_sent_wake_ups_for_the_leases_lapsing_in_it(
+def test_a_queue_that_is_behind_is_not_sent_wake_ups_for_leases_lapsing_in_it(
     make_flow, clock
 ):
     from django_q.conf import Conf
@@ -110,13 +110,23 @@ def test_a_backlogged_queue_is_not_sent_wake_ups_for_the_leases_lapsing_in_it(
 
     flow = make_flow("id: f\nnamespace: acme.q\ntasks:\n  - id: t\n    type: Pause\n")
     execution = engine.start_execution(flow, {})  # its wake-up never ran
-    OrmQ.objects.bulk_create(
-        OrmQ(key=Conf.CLUSTER_NAME, payload="x", lock=timezone.now())
-        for _ in range(sweeper.BACKLOG)
+    waiting = OrmQ.objects.create(
+        key=Conf.CLUSTER_NAME, payload="x", lock=timezone.now() - timedelta(hours=2)
     )
-    clock.move(3600)  # the execution's lease lapsed while it waited
+    clock.move(3600)  # the lease lapsed while a wake-up older than it waits
     assert sweeper.sweep_once()["recovered"] == 0
     lease = Execution.objects.get(pk=execution.pk).lease_until
-    OrmQ.objects.filter(pk__in=OrmQ.objects.values("pk")[:1]).delete()
-    assert sweeper.sweep_once()["recovered"] == 1  # below the backlog: sent again
+    waiting.delete()  # the queue caught up: the lapse is a lost wake-up
+    assert sweeper.sweep_once()["recovered"] == 1
     assert Execution.objects.get(pk=execution.pk).lease_until > lease
+
+
+def test_a_queue_that_keeps_up_does_not_delay_recovery(make_flow, clock):
+    from django_q.conf import Conf
+    from django_q.models import OrmQ
+
+    flow = make_flow("id: f\nnamespace: acme.q\ntasks:\n  - id: t\n    type: Pause\n")
+    engine.start_execution(flow, {})
+    clock.move(3600)
+    OrmQ.objects.create(key=Conf.CLUSTER_NAME, payload="x", lock=timezone.now())
+    assert sweeper.sweep_once()["recovered"] == 1
