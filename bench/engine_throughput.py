@@ -104,8 +104,10 @@ def cluster_cpu(pgid: int) -> float:
                 fields = stat.read().rsplit(")", 1)[1].split()
         except OSError:
             continue  # ended while we looked
-        if int(fields[2]) == pgid:  # after the name: state ppid pgrp ... utime stime
-            used += (int(fields[11]) + int(fields[12])) / ticks
+        if int(fields[2]) == pgid:
+            # After the name: state ppid pgrp ...; utime stime, then cutime cstime
+            # (the children it reaped: workers django-q2 recycled).
+            used += sum(int(v) for v in fields[11:15]) / ticks
     return used
 
 

@@ -300,6 +300,9 @@ def q_cluster_config() -> dict:
         # ORM broker: how long an idle pusher sleeps; a floor under resume latency.
         "poll": env_float("SIGNOFF_QUEUE_POLL", 0.02),
         "catch_up": False,
+        # django-q2 replaces a worker process after this many tasks (default 500):
+        # a new process, its Django set-up and connections; each wake-up is a task.
+        "recycle": int(env_float("SIGNOFF_WORKER_RECYCLE", 5000)),
         "sync": env_bool("SIGNOFF_SYNC_WORKER", False),
     }
     redis_url = env_str("SIGNOFF_REDIS_URL")
