@@ -9,14 +9,18 @@ import time
 from collections import Counter
 
 import httpx
+import redis
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 from django_q.conf import Conf
+from django_q.models import OrmQ
+from django_q.signing import SignedPackage
 
 from flows import trail
 from flows.models import Execution, ExecutionEvent, TaskRun
 from tests.dbutil import database_url
-from tests.worker_support import group_is_gone, wait_until
+from tests.worker_support import REDIS_URL, group_is_gone, wait_until
 
 STEPS = 100
 
@@ -80,6 +84,19 @@ def assert_each_step_done_once(executions, steps: int) -> Counter:
     report = trail.verify(Execution.objects.filter(pk__in=ids))
     assert report.executions == len(ids) and not report.broken, report.broken
     return attempts
+
+
+def queued_wakeups() -> set[str]:
+    """Executions with a wake-up in the broker that a live worker can still take
+    (on the ORM broker, rows a dead cluster claimed stay locked for `retry`)."""
+    if Conf.ORM:
+        payloads = OrmQ.objects.filter(
+            key=Conf.CLUSTER_NAME, lock__lte=timezone.now()
+        ).values_list("payload", flat=True)
+    else:
+        queue = f"django_q:{Conf.CLUSTER_NAME}:q"
+        payloads = redis.Redis.from_url(REDIS_URL).lrange(queue, 0, -1)
+    return {str(SignedPackage.loads(payload)["args"][0]) for payload in payloads}
 
 
 def free_port() -> int:

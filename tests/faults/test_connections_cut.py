@@ -3,6 +3,7 @@ again while executions run and wait for answers sent through gunicorn: web and
 worker reconnect, every execution finishes, and no answer given a 202 is lost."""
 
 import time
+import uuid
 from collections import Counter
 
 import httpx
@@ -10,7 +11,7 @@ import pytest
 
 from approvals.models import ApiToken
 from flows import engine
-from flows.models import SuspensionToken, TaskRun
+from flows.models import Execution, SuspensionToken, TaskRun
 from tests.api_support import resume_url
 from tests.faults.support import (
     assert_each_step_done_once,
@@ -31,6 +32,18 @@ EXECUTIONS = 30
 STEPS_EACH_SIDE = 20
 CUTS = 8
 CUT_EVERY = 0.5
+
+SLOW_STEP = """
+id: slow
+namespace: acme.faults
+tasks:
+  - id: call
+    type: Request
+    uri: "{url}"
+  - id: after
+    type: Return
+    format: "{{{{ outputs.call.body }}}}"
+"""
 
 
 def flow_source() -> str:
@@ -99,3 +112,29 @@ def test_cut_connections_lose_no_execution_and_no_accepted_answer(
         f"{len(accepted)} answers accepted, other replies {dict(failures)}, "
         f"all {EXECUTIONS} finished {finished} s after the first cut"
     )
+
+
+def test_a_step_running_while_the_connections_are_cut_runs_once(
+    clusters, make_flow, slow_server
+):
+    """The step's heartbeat and its worker lose their connections mid-step: both
+    must reconnect, or the lease lapses and a healthy step is run a second time."""
+    clusters()
+    path = f"/cut-{uuid.uuid4().hex[:6]}/8"
+    execution = engine.start_execution(
+        make_flow(SLOW_STEP.format(url=slow_server.url(path))), {}
+    )
+    wait_until(lambda: slow_server.count(path) == 1, 30)  # the step is running
+    for _ in range(3):
+        assert cut_connections() >= 1
+        time.sleep(1)
+
+    def finished():
+        return Execution.objects.filter(
+            pk=execution.pk, state__in=Execution.TERMINAL
+        ).first()
+
+    assert wait_until(finished, 40, interval=0.2).state == Execution.State.SUCCESS
+    run = TaskRun.objects.get(execution=execution, task_id="call")
+    assert slow_server.count(path) == 1
+    assert run.attempt == 1 and run.outputs["body"] == "done"
