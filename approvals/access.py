@@ -11,7 +11,7 @@ same filter.
 """
 
 from django.contrib.auth.models import Group
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
 from approvals.models import Answer
@@ -21,6 +21,7 @@ from flows.models import (
     ExecutionEvent,
     Flow,
     SuspensionToken,
+    Tenant,
     TokenAssignee,
 )
 
@@ -79,10 +80,22 @@ def visible_executions(user) -> QuerySet[Execution]:
         return executions.none()
     if sees_all(user):
         return executions
+    return executions.filter(reasons_to_see(user))
+
+
+def reasons_to_see(user) -> Q:
+    """Executions `user` sees without `flows.view_execution`: started, answered,
+    assigned (or open to all), or handed on."""
     tokens = SuspensionToken.objects.filter(execution=OuterRef("pk"))
-    return executions.filter(
-        mine(user) | Exists(tokens.filter(entitled(user))) | handed_on(user)
+    return mine(user) | Exists(tokens.filter(entitled(user))) | handed_on(user)
+
+
+def is_member(user, tenant: str = "tenant_id") -> Exists:
+    """Whether `user` is a member of the row's tenant (`tenant` names its id)."""
+    memberships = Tenant.members.through.objects.filter(
+        tenant_id=OuterRef(tenant), user_id=user.pk
     )
+    return Exists(memberships)
 
 
 def handed_on(user) -> Q:
@@ -113,13 +126,27 @@ def visible_tokens(user) -> QuerySet[SuspensionToken]:
 
 
 def with_visible(queryset: QuerySet, user, execution: str = "pk") -> QuerySet:
-    """Annotate each row with `visible`: whether the user sees its execution.
+    """Annotate each row with `visible`: whether the user has a reason to see its
+    execution other than `flows.view_execution`, and `member`: whether the row's
+    tenant is one of theirs.
 
     For lookups that must tell "another tenant's" (403) from "not yours to see"
     (404) in the query that fetches the row; `execution` names its execution id.
+    check_visible asks for the permission only when there is no other reason, so
+    an assignee's answer costs no permission lookup.
     """
-    seen = visible_executions(user).filter(pk=OuterRef(execution))
-    return queryset.annotate(visible=Exists(seen))
+    if not user.is_authenticated:
+        return queryset.annotate(visible=Value(False), member=Value(False))
+    seen = Execution.objects.filter(
+        reasons_to_see(user), is_member(user), pk=OuterRef(execution)
+    )
+    return queryset.annotate(visible=Exists(seen), member=is_member(user))
+
+
+def with_may_answer(tokens: QuerySet, user) -> QuerySet[SuspensionToken]:
+    """Annotate each token with `may_answer`: `user` is entitled to answer it."""
+    entitled_to = SuspensionToken.objects.filter(entitled(user), pk=OuterRef("pk"))
+    return tokens.annotate(may_answer=Exists(entitled_to))
 
 
 def answerable_tokens(user) -> QuerySet[SuspensionToken]:
@@ -138,8 +165,15 @@ def answerable_tokens(user) -> QuerySet[SuspensionToken]:
     )
 
 
+def in_tenant(user, row) -> bool:
+    """Whether `row`'s tenant is one of the user's (the `member` annotation of
+    with_visible() when present)."""
+    member = getattr(row, "member", None)
+    return row.tenant_id in tenant_ids(user) if member is None else member
+
+
 def check_tenant(user, token: SuspensionToken) -> None:
-    if token.tenant_id not in tenant_ids(user):
+    if not in_tenant(user, token):
         raise Denied("This suspension belongs to another tenant.")
 
 
@@ -150,14 +184,20 @@ def check_visible(user, row, execution_id=None) -> None:
     if seen is None:
         target = execution_id or getattr(row, "execution_id", row.pk)
         seen = visible_executions(user).filter(pk=target).exists()
+    elif not seen:  # no reason of their own: an auditor of this tenant still sees it
+        seen = sees_all(user) and in_tenant(user, row)
     if not seen:
         raise Invisible(f"No such execution for {user.get_username()}.")
 
 
 def check_may_answer(user, token: SuspensionToken) -> None:
-    """Raise Denied unless `user` may answer `token` (tenant checked separately)."""
-    assigned = SuspensionToken.objects.filter(pk=token.pk).filter(entitled(user))
-    if not assigned.exists():
+    """Raise Denied unless `user` may answer `token` (tenant checked separately);
+    uses the `may_answer` annotation of with_may_answer() when present."""
+    entitled_to = getattr(token, "may_answer", None)
+    if entitled_to is None:
+        assigned = SuspensionToken.objects.filter(pk=token.pk).filter(entitled(user))
+        entitled_to = assigned.exists()
+    if not entitled_to:
         raise Denied(f"Only {describe(token.assignees)} may answer this.")
     started_by = token.execution.created_by_id
     if (
