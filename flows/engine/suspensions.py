@@ -51,10 +51,8 @@ def token_for(identifier, tokens=None) -> SuspensionToken:
     """
     tokens = SuspensionToken.objects if tokens is None else tokens
     # The usual cases in one lookup: a token id, or an execution's one waiting.
-    found = list(
-        tokens.filter(Q(pk=identifier) | Q(execution_id=identifier, state=S.WAITING))
-        .order_by()[:2]
-    )
+    this_one = Q(pk=identifier) | Q(execution_id=identifier, state=S.WAITING)
+    found = list(tokens.filter(this_one).order_by()[:2])
     for token in found:
         if str(token.pk) == str(identifier):
             return token
