@@ -128,12 +128,12 @@ def consume(
         "response": values,
     }
     with atomic():
+        # Its move, lease and chain head go in as one UPDATE (hold_row).
         if locked:
             execution = token.execution
+            hold_row(execution)
         else:
-            execution = lock_execution(token.execution_id, full=False)
-        if execution is not None:
-            hold_row(execution)  # its move, lease and chain head: one UPDATE
+            execution = lock_execution(token.execution_id, full=False, hold=True)
         claimed = execution is not None and move(
             SuspensionToken,
             token.pk,

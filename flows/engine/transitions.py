@@ -153,13 +153,17 @@ def hold_row(execution: Execution) -> None:
     The caller holds the row's lock (lock_execution, or a select_for_update of
     its own in this transaction), so the state read under it is the row's state
     until the commit: a move is decided on it in memory, as the conditional
-    UPDATE would decide it. Nothing in the batch may read the row back.
+    UPDATE would decide it. Nothing in the batch may read the row back. A row an
+    earlier writer of the batch tracks (a worker's step resuming its own pause)
+    is left to that writer's own UPDATEs.
     """
-    track(execution)
     batch = _pending.get()
     if batch is None:
         raise RuntimeError("hold_row() outside engine.atomic()")
-    batch.held.setdefault(execution.pk, (execution, {}))
+    if execution.pk in batch.heads:
+        return
+    track(execution)
+    batch.held[execution.pk] = (execution, {})
 
 
 def _held(model, pk) -> tuple[Execution, dict] | None:
@@ -324,12 +328,15 @@ def wake_later(execution_id) -> None:
     enqueue(execution_id)
 
 
-def lock_execution(execution_id, *, full: bool = True) -> Execution | None:
+def lock_execution(
+    execution_id, *, full: bool = True, hold: bool = False
+) -> Execution | None:
     """Lock the execution row: every engine writer takes this lock first.
 
     One lock order everywhere (execution, then its tokens and task runs) means a
     cancel, a resume and a deadline on one execution queue up instead of
-    deadlocking. `full=False` fetches only what a resume needs.
+    deadlocking. `full=False` fetches only what a resume needs; `hold`: its own
+    writes go in as one UPDATE at the end (hold_row).
     """
     rows = Execution.objects.select_for_update(of=("self",)).filter(pk=execution_id)
     if full:
@@ -345,7 +352,9 @@ def lock_execution(execution_id, *, full: bool = True) -> Execution | None:
             "last_event_hash",
         )
     execution = rows.first()
-    if execution is not None:
+    if execution is not None and hold:
+        hold_row(execution)
+    elif execution is not None:
         track(execution)  # read under the lock: where this write's events link on
     return execution
 
