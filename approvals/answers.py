@@ -85,24 +85,27 @@ def _decision(token, values) -> str:
     return Answer.Decision.SUBMITTED
 
 
-@transaction.atomic(savepoint=False)
 def _settle_at_once(user, token, values, decision, channel, shown, locked) -> Outcome:
     # The engine's conditional UPDATE picks the winner; only the winner's answer
-    # is then saved, so no lock and no savepoint are needed on this path.
+    # is then saved, so no lock is needed on this path. A caller that holds the
+    # lock has its own transaction, which a refusal rolls back whole: no
+    # savepoint for it; anyone else's stays usable after a refusal.
     answer = _new_answer(user, token, values, decision, channel, shown)
-    engine.consume(
-        token,
-        values,
-        actor=user,
-        channel=channel,
-        extra_outputs=_summary([answer]),
-        answer=_event_data(answer, int(decision in APPROVING), 1),
-        # Still assigned, in the same UPDATE: a delegation that locked the
-        # execution first leaves the answer refused, not landed on a changed token.
-        where=access.entitled(user),
-        locked=locked,
-    )
-    answer.save(force_insert=True)
+    with transaction.atomic(savepoint=not locked):
+        engine.consume(
+            token,
+            values,
+            actor=user,
+            channel=channel,
+            extra_outputs=_summary([answer]),
+            answer=_event_data(answer, int(decision in APPROVING), 1),
+            # Still assigned, in the same UPDATE: a delegation that locked the
+            # execution first leaves the answer refused, not landed on a
+            # changed token.
+            where=access.entitled(user),
+            locked=locked,
+        )
+        answer.save(force_insert=True)
     return Outcome(answer, resumed=True, approvals=1, required=token.approvals_required)
 
 
