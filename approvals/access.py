@@ -11,7 +11,15 @@ same filter.
 """
 
 from django.contrib.auth.models import Group
-from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.utils import timezone
 
 from approvals.models import Answer
@@ -143,10 +151,12 @@ def with_visible(queryset: QuerySet, user, execution: str = "pk") -> QuerySet:
     return queryset.annotate(visible=Exists(seen), member=is_member(user))
 
 
-def with_may_answer(tokens: QuerySet, user) -> QuerySet[SuspensionToken]:
-    """Annotate each token with `may_answer`: `user` is entitled to answer it."""
-    entitled_to = SuspensionToken.objects.filter(entitled(user), pk=OuterRef("pk"))
-    return tokens.annotate(may_answer=Exists(entitled_to))
+def with_answer_checks(tokens: QuerySet, user) -> QuerySet[SuspensionToken]:
+    """Annotate each token with what answering it checks first: `member` (its
+    tenant is one of the user's) and `may_answer` (the user is entitled to answer
+    it, and so sees its execution: check_visible needs no more for them)."""
+    may_answer = ExpressionWrapper(entitled(user), output_field=BooleanField())
+    return tokens.annotate(member=is_member(user), may_answer=may_answer)
 
 
 def answerable_tokens(user) -> QuerySet[SuspensionToken]:
@@ -179,8 +189,11 @@ def check_tenant(user, token: SuspensionToken) -> None:
 
 def check_visible(user, row, execution_id=None) -> None:
     """Raise Invisible unless `user` sees the execution of `row` (a token or an
-    execution); uses the `visible` annotation of with_visible() when present."""
+    execution); uses the `visible` annotation of with_visible(), or the
+    `may_answer` one of with_answer_checks(), when present."""
     seen = getattr(row, "visible", None)
+    if seen is None and getattr(row, "may_answer", False):
+        seen = True  # entitled to answer one of its pauses: they see it
     if seen is None:
         target = execution_id or getattr(row, "execution_id", row.pk)
         seen = visible_executions(user).filter(pk=target).exists()
@@ -192,7 +205,7 @@ def check_visible(user, row, execution_id=None) -> None:
 
 def check_may_answer(user, token: SuspensionToken) -> None:
     """Raise Denied unless `user` may answer `token` (tenant checked separately);
-    uses the `may_answer` annotation of with_may_answer() when present."""
+    uses the `may_answer` annotation of with_answer_checks() when present."""
     entitled_to = getattr(token, "may_answer", None)
     if entitled_to is None:
         assigned = SuspensionToken.objects.filter(pk=token.pk).filter(entitled(user))

@@ -96,14 +96,14 @@ def if_match(request) -> str:
 def find_token(user, raw_id: str, *, lock: bool = False) -> SuspensionToken:
     """The token with this id, else this execution's waiting (or latest) token.
 
-    One query, with what the checks need: tenant membership, visibility and
-    entitlement to answer. `lock`: also lock its execution row (engine.locking),
+    One query, with what the checks need: tenant membership and entitlement to
+    answer (which implies visibility; anyone else's is looked up only then).
+    `lock`: also lock its execution row (engine.locking),
     for a caller that answers it in the same transaction.
     """
     pk = parse_uuid(raw_id)
     tokens = payloads.with_execution(SuspensionToken.objects)
-    tokens = access.with_visible(tokens, user, "execution_id")
-    tokens = access.with_may_answer(tokens, user)
+    tokens = access.with_answer_checks(tokens, user)
     if lock:
         tokens = engine.locking(tokens)
     try:
