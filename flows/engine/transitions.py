@@ -8,6 +8,7 @@ and hash the execution row keeps. Every writer holds that row's lock
 (lock_execution) when its events go in, so no two batches link to one event.
 """
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -377,10 +378,22 @@ def enqueue(execution_id) -> None:
     from django_q.conf import Conf
     from django_q.tasks import async_task
 
+    broker = _broker((Conf.ORM, repr(Conf.REDIS), Conf.CLUSTER_NAME))
+
     def send():
-        async_task("flows.worker.advance", str(execution_id))
+        async_task("flows.worker.advance", str(execution_id), broker=broker)
 
     if Conf.ORM and not Conf.SYNC:
         send()
     else:
         transaction.on_commit(send)
+
+
+@functools.lru_cache(maxsize=4)
+def _broker(queue_settings: tuple):
+    """One broker per process and queue settings. Left to itself django-q2 makes
+    one per task, and with Redis that is a new connection pool, so a new TCP
+    connection for every wake-up (redis-py's pool is safe across a fork)."""
+    from django_q.brokers import get_broker
+
+    return get_broker()
