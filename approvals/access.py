@@ -176,8 +176,8 @@ def answerable_tokens(user) -> QuerySet[SuspensionToken]:
 
 
 def in_tenant(user, row) -> bool:
-    """Whether `row`'s tenant is one of the user's (the `member` annotation of
-    with_visible() when present)."""
+    """Whether `row`'s tenant is one of the user's (its `member` annotation, from
+    with_visible() or with_answer_checks(), when present)."""
     member = getattr(row, "member", None)
     return row.tenant_id in tenant_ids(user) if member is None else member
 

@@ -12,10 +12,12 @@ to a temporary folder and served as it is, variant A (a plain Django view) and B
 under gunicorn sync workers (this venv's gunicorn 23.0.0, as the floor pins) with
 persistent connections, and are driven by the same wrk and the floor's
 `resume.lua`: each request answers a distinct waiting execution with
-`{"decision": "Approved", "comment": "looks good"}`. Cells: c=1 and c=8 for A, B
-and Signoff (ORM broker), then Signoff at c=8 with the Redis broker (a private
-redis-server on a free port). No worker runs: continuations stay queued, as the
-floor measures only the resume's own writes.
+`{"decision": "Approved", "comment": "looks good"}`. Cells: c=1 for A, B and
+Signoff (ORM broker), then c=8 for those and for Signoff with the Redis broker (a
+private redis-server on a free port); interleaved so that a neighbour's load falls
+on every endpoint alike, each on a fresh server after a warm-up, and the load
+average after each is printed with it. No worker runs: continuations stay queued,
+as the floor measures only the resume's own writes.
 
 Queries per request are every statement Django sends for one resume (a
 connection.execute_wrapper around the test client); psycopg's BEGIN and COMMIT,
@@ -117,28 +119,33 @@ class Run:
 
     # ------------------------------------------------------------------ cells
     def all(self) -> dict:
-        conc = (1, 8)
         floor = self.build_floor()
         signoff = self.build_signoff()
-        cells = []
-        for variant in ("A", "B"):
-            prefix, key = FLOOR_KEYS[variant]
-            server = self.gunicorn("floorproj.wsgi:application", self.floor_env())
-            cells += self.drive_cells(variant, prefix, key, floor["ids"], conc)
-            self.stop(server)
-        server = self.gunicorn("config.wsgi:application", self.signoff_env())
-        cells += self.drive_cells(
-            "Signoff", "/api", signoff["key"], signoff["ids"], conc
-        )
-        self.stop(server)
         redis = self.redis()
-        redis_url = f"redis://127.0.0.1:{redis.port}/0"
-        env = self.signoff_env(SIGNOFF_REDIS_URL=redis_url)
-        server = self.gunicorn("config.wsgi:application", env)
-        cells += self.drive_cells(
-            "Signoff (Redis)", "/api", signoff["key"], signoff["ids"], (8,)
-        )
-        self.stop(server)
+        redis_env = {"SIGNOFF_REDIS_URL": f"redis://127.0.0.1:{redis.port}/0"}
+        # Interleaved: a neighbour's load on a shared machine falls on every
+        # endpoint alike rather than on whichever ran last.
+        targets = {
+            "A": ("floorproj.wsgi:application", self.floor_env(), floor, "A"),
+            "B": ("floorproj.wsgi:application", self.floor_env(), floor, "B"),
+            "Signoff": ("config.wsgi:application", self.signoff_env(), signoff, ""),
+            "Signoff (Redis)": (
+                "config.wsgi:application",
+                self.signoff_env(**redis_env),
+                signoff,
+                "",
+            ),
+        }
+        plan = [
+            (1, ("A", "B", "Signoff")),
+            (8, ("A", "B", "Signoff", "Signoff (Redis)")),
+        ]
+        cells = []
+        for clients, variants in plan:
+            for variant in variants:
+                app, env, built, floor_variant = targets[variant]
+                prefix, key = FLOOR_KEYS.get(floor_variant, ("/api", built.get("key")))
+                cells.append(self.cell(variant, app, env, prefix, key, built, clients))
         queries = {**floor["queries"], "Signoff": signoff["queries"]}
         queries["Signoff (Redis)"] = signoff["queries_redis"]
         for cell in cells:
@@ -151,14 +158,17 @@ class Run:
             "machine": {"cpus": os.cpu_count(), "date": time.strftime("%F %T %Z")},
         }
 
-    def drive_cells(self, variant, prefix, key, ids, conc) -> list[dict]:
-        self.wrk(prefix, key, ids, 8, self.warm)  # warm-up, not recorded
-        cells = []
-        for clients in conc:
-            result = self.wrk(prefix, key, ids, clients, self.args.count)
-            cells.append({"variant": variant, "conc": clients, **result})
-            print(f"{variant} c={clients}: {result}", flush=True)
-        return cells
+    def cell(self, variant, app, env, prefix, key, built, clients) -> dict:
+        """A fresh server, a warm-up, then one recorded wrk run."""
+        server = self.gunicorn(app, env)
+        try:
+            self.wrk(prefix, key, built["ids"], 8, self.warm)  # not recorded
+            result = self.wrk(prefix, key, built["ids"], clients, self.args.count)
+        finally:
+            self.stop(server)
+        load = os.getloadavg()[0]
+        print(f"{variant} c={clients}: {result} (load {load:.1f})", flush=True)
+        return {"variant": variant, "conc": clients, **result, "load_1min": load}
 
     def wrk(self, prefix, key, ids, clients: int, count: int) -> dict:
         """One wrk run over the next unused ids (resume.lua's own slicing)."""
@@ -218,8 +228,8 @@ class Run:
         }
 
     def ids_needed(self) -> int:
-        """Enough for two warm-ups and four cells: what each wrk run walks past."""
-        return 2 * (self.warm + 24) + 4 * (self.args.count + 24) + 50
+        """Enough for four cells and their warm-ups: what each wrk run walks past."""
+        return 4 * (self.warm + 24) + 4 * (self.args.count + 24) + 50
 
     # ------------------------------------------------------------------ floor
     def build_floor(self) -> dict:
@@ -446,14 +456,17 @@ def print_table(results: dict) -> None:
         f"\n{results['count']} resumes a cell, {results['workers']} gunicorn workers, "
         f"{results['machine']['cpus']} CPUs, {results['machine']['date']}\n"
     )
-    print("| endpoint | clients | req/s | p50 ms | p95 ms | p99 ms | 202s | queries |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| endpoint | clients | req/s | p50 ms | p95 ms | p99 ms | 202s | queries "
+        "| load |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     names = {"A": "floor A (plain view)", "B": "floor B (DRF)"}
     for c in results["cells"]:
         print(
             f"| {names.get(c['variant'], c['variant'])} | {c['conc']} | {c['rps']:.0f} "
             f"| {c['p50_ms']:.1f} | {c['p95_ms']:.1f} | {c['p99_ms']:.1f} "
-            f"| {c['s202']}/{c['responses']} | {c['queries']} |"
+            f"| {c['s202']}/{c['responses']} | {c['queries']} | {c['load_1min']:.1f} |"
         )
     print("\n| ratio | req/s | p99 |\n|---|---:|---:|")
     for name, ratio in results["ratios"].items():
