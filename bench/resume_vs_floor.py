@@ -73,6 +73,8 @@ def main() -> None:
     if not (floor_dir / "resume.lua").exists():
         raise SystemExit(f"no bench floor at {floor_dir} (--floor-dir)")
     signal.signal(signal.SIGTERM, _raise_interrupted)
+    # Even when started in the background, where a shell ignores SIGINT for it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     run = Run(args, floor_dir)
     try:
         results = run.all()
