@@ -11,7 +11,15 @@ same filter.
 """
 
 from django.contrib.auth.models import Group
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.utils import timezone
 
 from approvals.models import Answer
@@ -21,6 +29,7 @@ from flows.models import (
     ExecutionEvent,
     Flow,
     SuspensionToken,
+    Tenant,
     TokenAssignee,
 )
 
@@ -79,10 +88,22 @@ def visible_executions(user) -> QuerySet[Execution]:
         return executions.none()
     if sees_all(user):
         return executions
+    return executions.filter(reasons_to_see(user))
+
+
+def reasons_to_see(user) -> Q:
+    """Executions `user` sees without `flows.view_execution`: started, answered,
+    assigned (or open to all), or handed on."""
     tokens = SuspensionToken.objects.filter(execution=OuterRef("pk"))
-    return executions.filter(
-        mine(user) | Exists(tokens.filter(entitled(user))) | handed_on(user)
+    return mine(user) | Exists(tokens.filter(entitled(user))) | handed_on(user)
+
+
+def is_member(user, tenant: str = "tenant_id") -> Exists:
+    """Whether `user` is a member of the row's tenant (`tenant` names its id)."""
+    memberships = Tenant.members.through.objects.filter(
+        tenant_id=OuterRef(tenant), user_id=user.pk
     )
+    return Exists(memberships)
 
 
 def handed_on(user) -> Q:
@@ -113,13 +134,29 @@ def visible_tokens(user) -> QuerySet[SuspensionToken]:
 
 
 def with_visible(queryset: QuerySet, user, execution: str = "pk") -> QuerySet:
-    """Annotate each row with `visible`: whether the user sees its execution.
+    """Annotate each row with `visible`: whether the user has a reason to see its
+    execution other than `flows.view_execution`, and `member`: whether the row's
+    tenant is one of theirs.
 
     For lookups that must tell "another tenant's" (403) from "not yours to see"
     (404) in the query that fetches the row; `execution` names its execution id.
+    check_visible asks for the permission only when there is no other reason, so
+    an assignee's answer costs no permission lookup.
     """
-    seen = visible_executions(user).filter(pk=OuterRef(execution))
-    return queryset.annotate(visible=Exists(seen))
+    if not user.is_authenticated:
+        return queryset.annotate(visible=Value(False), member=Value(False))
+    seen = Execution.objects.filter(
+        reasons_to_see(user), is_member(user), pk=OuterRef(execution)
+    )
+    return queryset.annotate(visible=Exists(seen), member=is_member(user))
+
+
+def with_answer_checks(tokens: QuerySet, user) -> QuerySet[SuspensionToken]:
+    """Annotate each token with what answering it checks first: `member` (its
+    tenant is one of the user's) and `may_answer` (the user is entitled to answer
+    it, and so sees its execution: check_visible needs no more for them)."""
+    may_answer = ExpressionWrapper(entitled(user), output_field=BooleanField())
+    return tokens.annotate(member=is_member(user), may_answer=may_answer)
 
 
 def answerable_tokens(user) -> QuerySet[SuspensionToken]:
@@ -138,26 +175,42 @@ def answerable_tokens(user) -> QuerySet[SuspensionToken]:
     )
 
 
+def in_tenant(user, row) -> bool:
+    """Whether `row`'s tenant is one of the user's (its `member` annotation, from
+    with_visible() or with_answer_checks(), when present)."""
+    member = getattr(row, "member", None)
+    return row.tenant_id in tenant_ids(user) if member is None else member
+
+
 def check_tenant(user, token: SuspensionToken) -> None:
-    if token.tenant_id not in tenant_ids(user):
+    if not in_tenant(user, token):
         raise Denied("This suspension belongs to another tenant.")
 
 
 def check_visible(user, row, execution_id=None) -> None:
     """Raise Invisible unless `user` sees the execution of `row` (a token or an
-    execution); uses the `visible` annotation of with_visible() when present."""
+    execution); uses the `visible` annotation of with_visible(), or the
+    `may_answer` one of with_answer_checks(), when present."""
     seen = getattr(row, "visible", None)
+    if seen is None and getattr(row, "may_answer", False):
+        seen = True  # entitled to answer one of its pauses: they see it
     if seen is None:
         target = execution_id or getattr(row, "execution_id", row.pk)
         seen = visible_executions(user).filter(pk=target).exists()
+    elif not seen:  # no reason of their own: an auditor of this tenant still sees it
+        seen = sees_all(user) and in_tenant(user, row)
     if not seen:
         raise Invisible(f"No such execution for {user.get_username()}.")
 
 
 def check_may_answer(user, token: SuspensionToken) -> None:
-    """Raise Denied unless `user` may answer `token` (tenant checked separately)."""
-    assigned = SuspensionToken.objects.filter(pk=token.pk).filter(entitled(user))
-    if not assigned.exists():
+    """Raise Denied unless `user` may answer `token` (tenant checked separately);
+    uses the `may_answer` annotation of with_answer_checks() when present."""
+    entitled_to = getattr(token, "may_answer", None)
+    if entitled_to is None:
+        assigned = SuspensionToken.objects.filter(pk=token.pk).filter(entitled(user))
+        entitled_to = assigned.exists()
+    if not entitled_to:
         raise Denied(f"Only {describe(token.assignees)} may answer this.")
     started_by = token.execution.created_by_id
     if (

@@ -52,16 +52,31 @@ def validate(token: SuspensionToken, data) -> dict:
     )
 
 
-def answer(user, token: SuspensionToken, values: dict, *, channel: str) -> Outcome:
-    """Store a validated answer; resume the execution if it settles the pause."""
+def answer(
+    user,
+    token: SuspensionToken,
+    values: dict,
+    *,
+    channel: str,
+    shown: dict | None = None,
+    locked: bool = False,
+) -> Outcome:
+    """Store a validated answer; resume the execution if it settles the pause.
+
+    `shown`: the context the answerer was shown (context.approval_context when
+    not given). `locked`: the caller's transaction fetched `token.execution`
+    with its row lock (engine.locking), so the engine need not lock it again.
+    """
     # Validated values come sealed; sealing again keeps them so, and seals plain ones.
     values = screens.seal_response(token.screen, token.schema, values)
     decision = _decision(token, values)
+    if shown is None:
+        shown = context.approval_context(token)
     if token.approvals_required <= 1:
-        return _settle_at_once(user, token, values, decision, channel)
+        return _settle_at_once(user, token, values, decision, channel, shown, locked)
     # A quorum token may already hold this person's answer: even a rejection goes
     # through the locked path, where a second answer is refused with 409.
-    return _count_towards_quorum(user, token, values, decision, channel)
+    return _count_towards_quorum(user, token, values, decision, channel, shown)
 
 
 def _decision(token, values) -> str:
@@ -70,34 +85,38 @@ def _decision(token, values) -> str:
     return Answer.Decision.SUBMITTED
 
 
-@transaction.atomic
-def _settle_at_once(user, token, values, decision, channel) -> Outcome:
+def _settle_at_once(user, token, values, decision, channel, shown, locked) -> Outcome:
     # The engine's conditional UPDATE picks the winner; only the winner's answer
-    # is then saved, so no lock and no savepoint are needed on this path.
-    answer = _new_answer(user, token, values, decision, channel)
-    engine.consume(
-        token,
-        values,
-        actor=user,
-        channel=channel,
-        extra_outputs=_summary([answer]),
-        answer=_event_data(answer, int(decision in APPROVING), 1),
-        # Still assigned, in the same UPDATE: a delegation that locked the
-        # execution first leaves the answer refused, not landed on a changed token.
-        where=access.entitled(user),
-    )
-    answer.save(force_insert=True)
+    # is then saved, so no lock is needed on this path. A caller that holds the
+    # lock has its own transaction, which a refusal rolls back whole: no
+    # savepoint for it; anyone else's stays usable after a refusal.
+    answer = _new_answer(user, token, values, decision, channel, shown)
+    with transaction.atomic(savepoint=not locked):
+        engine.consume(
+            token,
+            values,
+            actor=user,
+            channel=channel,
+            extra_outputs=_summary([answer]),
+            answer=_event_data(answer, int(decision in APPROVING), 1),
+            # Still assigned, in the same UPDATE: a delegation that locked the
+            # execution first leaves the answer refused, not landed on a
+            # changed token.
+            where=access.entitled(user),
+            locked=locked,
+        )
+        answer.save(force_insert=True)
     return Outcome(answer, resumed=True, approvals=1, required=token.approvals_required)
 
 
 @transaction.atomic
-def _count_towards_quorum(user, token, values, decision, channel) -> Outcome:
+def _count_towards_quorum(user, token, values, decision, channel, shown) -> Outcome:
     Execution.objects.select_for_update().filter(pk=token.execution_id).first()
     token = SuspensionToken.objects.select_for_update().get(pk=token.pk)
     engine.check_open(token)
     if not SuspensionToken.objects.filter(access.entitled(user), pk=token.pk).exists():
         raise engine.Reassigned(token)  # handed on while this answer waited
-    answer = _record(user, token, values, decision, channel)
+    answer = _record(user, token, values, decision, channel, shown)
     given = list(token.answers.select_related("user"))
     approvals = sum(a.decision in APPROVING for a in given)
     rejected = decision == Answer.Decision.REJECTED
@@ -118,8 +137,7 @@ def _count_towards_quorum(user, token, values, decision, channel) -> Outcome:
     return Outcome(answer, resumed, approvals, token.approvals_required)
 
 
-def _new_answer(user, token, values, decision, channel) -> Answer:
-    shown = context.approval_context(token)
+def _new_answer(user, token, values, decision, channel, shown) -> Answer:
     return Answer(
         token=token,
         user=user,
@@ -133,8 +151,8 @@ def _new_answer(user, token, values, decision, channel) -> Answer:
     )
 
 
-def _record(user, token, values, decision, channel) -> Answer:
-    answer = _new_answer(user, token, values, decision, channel)
+def _record(user, token, values, decision, channel, shown) -> Answer:
+    answer = _new_answer(user, token, values, decision, channel, shown)
     try:
         with transaction.atomic():
             answer.save(force_insert=True)

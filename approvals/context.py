@@ -23,6 +23,13 @@ def approval_context(token: SuspensionToken, runs=None) -> dict:
         )
     # In start order, so a task run twice (a loop) shows its latest outputs.
     runs = [(run.task_id, run.outputs) for run in runs if run.state in TaskRun.DONE]
+    return {**own_context(token), "outputs": secrets.mask(dict(runs))}
+
+
+def own_context(token: SuspensionToken) -> dict:
+    """The part of the context the suspension and its execution row hold: the
+    approval context without the earlier tasks' outputs (no query of its own)."""
+    execution = token.execution
     return {
         "flow": {
             "namespace": execution.flow.namespace,
@@ -31,10 +38,21 @@ def approval_context(token: SuspensionToken, runs=None) -> dict:
         },
         "execution": str(execution.pk),
         "inputs": secrets.mask(execution.inputs),
-        "outputs": secrets.mask(dict(runs)),
         "message": token.message,
         "deadline": token.expires_at.isoformat() if token.expires_at else None,
     }
+
+
+def shown_through_api(token: SuspensionToken, if_match: str) -> dict:
+    """What an API answer is recorded as having been shown.
+
+    The API shows nothing as it takes an answer; a client proves what it read by
+    sending the fingerprint as If-Match (checked before: check_unchanged), and
+    then the whole context it matched is kept. Without one, what the answer is
+    bound to is the suspension itself: its own context, without the outputs of
+    earlier tasks (which the client may never have fetched).
+    """
+    return approval_context(token) if if_match else own_context(token)
 
 
 def fingerprint(context: dict) -> str:

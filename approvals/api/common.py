@@ -146,7 +146,7 @@ def parse_uuid(raw: str, what: str = "suspension or execution") -> uuid.UUID:
 
 def check_tenant(user, obj, what: str) -> None:
     """403 unless `obj` (anything with a tenant_id) is in one of the user's tenants."""
-    if obj.tenant_id not in access.tenant_ids(user):
+    if not access.in_tenant(user, obj):
         raise access.Denied(f"This {what} belongs to another tenant.")
 
 

@@ -59,13 +59,20 @@ def resume(user, raw_id: str, data, key: str = "", if_match: str = "") -> Respon
 
 
 def answer(user, raw_id: str, data, key: str, if_match: str = "") -> Response:
-    """Every check in the contract's order, then the answer itself."""
-    token = find_token(user, raw_id)
-    values = checked_values(user, token, data, if_match=if_match)
-    if len(key) > MAX_KEY_LENGTH:
-        message = f"At most {MAX_KEY_LENGTH} characters."
-        raise Problem(400, "Invalid Idempotency-Key.", errors={KEY_HEADER: [message]})
-    return accept(user, token, values, key)
+    """Every check in the contract's order, then the answer itself.
+
+    One transaction: the lookup locks the execution row (the engine's first
+    lock), so the checks and the answer need no lookup or lock of their own.
+    """
+    with transaction.atomic():
+        token = find_token(user, raw_id, lock=True)
+        values = checked_values(user, token, data, if_match=if_match)
+        if len(key) > MAX_KEY_LENGTH:
+            message = f"At most {MAX_KEY_LENGTH} characters."
+            errors = {KEY_HEADER: [message]}
+            raise Problem(400, "Invalid Idempotency-Key.", errors=errors)
+        shown = context.shown_through_api(token, if_match)
+        return accept(user, token, values, key, shown=shown, locked=True)
 
 
 def checked_values(
@@ -86,12 +93,21 @@ def if_match(request) -> str:
     return request.headers.get("If-Match", "")
 
 
-def find_token(user, raw_id: str) -> SuspensionToken:
-    """The token with this id, else this execution's waiting (or latest) token."""
+def find_token(user, raw_id: str, *, lock: bool = False) -> SuspensionToken:
+    """The token with this id, else this execution's waiting (or latest) token.
+
+    One query, with what the checks need: tenant membership and entitlement to
+    answer (which implies visibility; anyone else's is looked up only then).
+    `lock`: also lock its execution row (engine.locking),
+    for a caller that answers it in the same transaction.
+    """
     pk = parse_uuid(raw_id)
     tokens = payloads.with_execution(SuspensionToken.objects)
+    tokens = access.with_answer_checks(tokens, user)
+    if lock:
+        tokens = engine.locking(tokens)
     try:
-        return engine.token_for(pk, access.with_visible(tokens, user, "execution_id"))
+        return engine.token_for(pk, tokens)
     except engine.SeveralWaiting as exc:
         check_tenant(user, exc.tokens[0], "execution")
         check_visible(user, exc.tokens[0], "suspension or execution")
@@ -125,11 +141,15 @@ def find_token(user, raw_id: str) -> SuspensionToken:
     )
 
 
-def accept(user, token: SuspensionToken, values: dict, key: str) -> Response:
+def accept(
+    user, token: SuspensionToken, values: dict, key: str, *, shown=None, locked=False
+) -> Response:
     """Record the answer (and the reply to replay, in the same transaction): 202."""
     headers = {"Location": status_url(token.execution_id)}
-    with transaction.atomic() if key else nullcontext():
-        outcome = answers.answer(user, token, values, channel="api")
+    with transaction.atomic(savepoint=False) if key else nullcontext():
+        outcome = answers.answer(
+            user, token, values, channel="api", shown=shown, locked=locked
+        )
         body = {"executionId": str(token.execution_id), "status": "Resuming"}
         if not outcome.resumed:
             body.update(status="Waiting", approvals=outcome.approvals)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Q
 
 from flows.engine.transitions import E, T, enqueue, lease, now
@@ -42,6 +42,10 @@ def heartbeat(task_run_id, attempt: int) -> Iterator[None]:
     finally:
         stop.set()
         thread.join()  # so the outcome is recorded after the last renewal
+        # The step may have run for minutes, long enough for the server to cut this
+        # idle connection: replace it now, or the outcome cannot be recorded and
+        # the step is run again once its lease lapses.
+        close_old_connections()
 
 
 def _renew_until(stop: threading.Event, task_run_id, attempt) -> None:

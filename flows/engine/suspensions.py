@@ -8,7 +8,7 @@ an answer, a deadline and a cancel ever wins, and none of them deadlocks another
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from flows import screens, secrets
 from flows.engine.endings import end_early
@@ -28,6 +28,7 @@ from flows.engine.transitions import (
     atomic,
     audit,
     enqueue,
+    hold_row,
     lease,
     lock_execution,
     move,
@@ -49,18 +50,21 @@ def token_for(identifier, tokens=None) -> SuspensionToken:
     409 or 410), and raises NotFound when there is no token at all.
     """
     tokens = SuspensionToken.objects if tokens is None else tokens
-    token = tokens.filter(pk=identifier).first()  # the usual case: one lookup
-    if token is not None:
-        return token
-    waiting = list(
-        tokens.filter(execution_id=identifier, state=S.WAITING)
-        .select_related("task_run")
-        .order_by("created_at")
-    )
-    if len(waiting) > 1:
-        raise SeveralWaiting(identifier, waiting)
-    if waiting:
-        return waiting[0]
+    # The usual cases in one lookup: a token id, or an execution's one waiting.
+    this_one = Q(pk=identifier) | Q(execution_id=identifier, state=S.WAITING)
+    found = list(tokens.filter(this_one).order_by()[:2])
+    for token in found:
+        if str(token.pk) == str(identifier):
+            return token
+    if len(found) == 1:
+        return found[0]
+    if found:  # several wait: name them all, oldest first
+        waiting = (
+            tokens.filter(execution_id=identifier, state=S.WAITING)
+            .select_related("task_run")
+            .order_by("created_at")
+        )
+        raise SeveralWaiting(identifier, list(waiting))
     latest = tokens.filter(execution_id=identifier).order_by("-created_at").first()
     if latest is None:
         raise NotFound(f"no suspension for {identifier}")
@@ -99,12 +103,16 @@ def consume(
     extra_outputs: dict | None = None,
     answer: dict | None = None,
     where: Q | None = None,
+    locked: bool = False,
 ) -> SuspensionToken:
     """Consume a waiting token with already validated values and act on the answer.
 
     `where` is a further condition on the token row, checked in the same UPDATE
     (the answerer still assigned: a delegation that took the lock first wins, and
     the answer is refused with Reassigned instead of landing on a changed token).
+    `locked`: the caller's transaction already holds the execution row's lock,
+    taken when it fetched `token.execution` (see locking()), so it is not taken
+    again; the token's own state is still decided by the conditional UPDATE.
 
     Values from screens.validate_response come sealed; plain SECRET ones are sealed
     here, so no caller stores one in clear. `answer` (who decided what, having
@@ -120,7 +128,12 @@ def consume(
         "response": values,
     }
     with atomic():
-        execution = lock_execution(token.execution_id, full=False)
+        # Its move, lease and chain head go in as one UPDATE (hold_row).
+        if locked:
+            execution = token.execution
+            hold_row(execution)
+        else:
+            execution = lock_execution(token.execution_id, full=False, hold=True)
         claimed = execution is not None and move(
             SuspensionToken,
             token.pk,
@@ -153,6 +166,13 @@ def consume(
     for field, value in answered.items():
         setattr(token, field, value)
     return token
+
+
+def locking(tokens: QuerySet) -> QuerySet:
+    """Tokens fetched with their execution, whose row they lock: the engine's
+    first lock, taken by the lookup of a caller that answers one in the same
+    transaction (consume(locked=True)) instead of by a query of its own."""
+    return tokens.select_related("execution").select_for_update(of=("execution",))
 
 
 def record_answer(token: SuspensionToken, *, actor, channel: str, data: dict) -> None:

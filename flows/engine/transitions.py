@@ -8,6 +8,7 @@ and hash the execution row keeps. Every writer holds that row's lock
 (lock_execution) when its events go in, so no two batches link to one event.
 """
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -74,6 +75,8 @@ class _Batch:
 
     events: list[ExecutionEvent] = field(default_factory=list)
     heads: dict = field(default_factory=dict)  # execution id -> (seq, hash)
+    # execution id -> (the locked Execution, the fields its row gets at the end)
+    held: dict = field(default_factory=dict)
 
 
 _pending: ContextVar[_Batch | None] = ContextVar("pending_events", default=None)
@@ -100,9 +103,8 @@ def atomic() -> Iterator[None]:
 
 
 def _write(batch: _Batch) -> None:
-    """Chain the batch's events on to each execution's trail and insert them."""
-    if not batch.events:
-        return
+    """Chain the batch's events on to each execution's trail and insert them;
+    each execution row gets its new chain head (and its held fields) in one UPDATE."""
     chains: dict = {}
     for event in batch.events:
         chains.setdefault(event.execution_id, []).append(event)
@@ -110,13 +112,18 @@ def _write(batch: _Batch) -> None:
     for execution_id, events in chains.items():
         seq, head = batch.heads.get(execution_id) or _locked_head(execution_id)
         heads[execution_id] = (seq, *trail.link(events, seq, head))
-    ExecutionEvent.objects.bulk_create(batch.events)
-    for execution_id, (seq, last_seq, last_hash) in heads.items():
-        # Conditional on the seq linked from: a writer without the lock would
-        # fail here (and on the unique seq) rather than fork the chain.
-        if not Execution.objects.filter(pk=execution_id, last_event_seq=seq).update(
-            last_event_seq=last_seq, last_event_hash=last_hash
-        ):
+    if batch.events:
+        ExecutionEvent.objects.bulk_create(batch.events)
+    for execution_id in {**heads, **batch.held}:
+        fields = dict(batch.held.get(execution_id, (None, {}))[1])
+        rows = Execution.objects.filter(pk=execution_id)
+        if execution_id in heads:
+            seq, last_seq, last_hash = heads[execution_id]
+            fields.update(last_event_seq=last_seq, last_event_hash=last_hash)
+            # Conditional on the seq linked from: a writer without the lock would
+            # fail here (and on the unique seq) rather than fork the chain.
+            rows = rows.filter(last_event_seq=seq)
+        if fields and not rows.update(**fields) and execution_id in heads:
             raise RuntimeError(f"audit trail of {execution_id} moved under this write")
 
 
@@ -138,6 +145,33 @@ def track(execution: Execution) -> None:
         batch.heads.setdefault(
             execution.pk, (execution.last_event_seq, execution.last_event_hash)
         )
+
+
+def hold_row(execution: Execution) -> None:
+    """Write this execution's own moves and lease with its chain head, in one
+    UPDATE as the batch ends, rather than an UPDATE each.
+
+    The caller holds the row's lock (lock_execution, or a select_for_update of
+    its own in this transaction), so the state read under it is the row's state
+    until the commit: a move is decided on it in memory, as the conditional
+    UPDATE would decide it. Nothing in the batch may read the row back. A row an
+    earlier writer of the batch tracks (a worker's step resuming its own pause)
+    is left to that writer's own UPDATEs.
+    """
+    batch = _pending.get()
+    if batch is None:
+        raise RuntimeError("hold_row() outside engine.atomic()")
+    if execution.pk in batch.heads:
+        return
+    track(execution)
+    batch.held[execution.pk] = (execution, {})
+
+
+def _held(model, pk) -> tuple[Execution, dict] | None:
+    batch = _pending.get()
+    if model is not Execution or batch is None:
+        return None
+    return batch.held.get(pk)
 
 
 def audit(
@@ -190,11 +224,21 @@ def move(
         raise IllegalMove(f"{model.__name__} cannot move from {source} to {target}")
     if model is SuspensionToken:  # a token keeps the channel it was answered by
         fields.setdefault("channel", channel)
-    rows = model.objects.filter(pk=pk, state=source)
-    if where:
-        rows = rows.filter(where) if isinstance(where, Q) else rows.filter(**where)
-    if not rows.update(state=target, **fields):
-        return False
+    held = _held(model, pk)
+    if held is not None:
+        if where:
+            raise IllegalMove("a held execution moves on its locked state alone")
+        execution, pending = held
+        if execution.state != source:
+            return False
+        execution.state = target
+        pending.update(state=target, **fields)
+    else:
+        rows = model.objects.filter(pk=pk, state=source)
+        if where:
+            rows = rows.filter(where) if isinstance(where, Q) else rows.filter(**where)
+        if not rows.update(state=target, **fields):
+            return False
     audit(
         execution_id, model, pk, source, target, actor=actor, channel=channel, data=data
     )
@@ -277,16 +321,23 @@ def move_execution(
 
 def wake_later(execution_id) -> None:
     """Queue another walk of the execution, with the lease that covers the wake-up."""
-    Execution.objects.filter(pk=execution_id).update(lease_until=now() + lease())
+    held = _held(Execution, execution_id)
+    if held is not None:
+        held[1]["lease_until"] = now() + lease()
+    else:
+        Execution.objects.filter(pk=execution_id).update(lease_until=now() + lease())
     enqueue(execution_id)
 
 
-def lock_execution(execution_id, *, full: bool = True) -> Execution | None:
+def lock_execution(
+    execution_id, *, full: bool = True, hold: bool = False
+) -> Execution | None:
     """Lock the execution row: every engine writer takes this lock first.
 
     One lock order everywhere (execution, then its tokens and task runs) means a
     cancel, a resume and a deadline on one execution queue up instead of
-    deadlocking. `full=False` fetches only what a resume needs.
+    deadlocking. `full=False` fetches only what a resume needs; `hold`: its own
+    writes go in as one UPDATE at the end (hold_row).
     """
     rows = Execution.objects.select_for_update(of=("self",)).filter(pk=execution_id)
     if full:
@@ -302,7 +353,9 @@ def lock_execution(execution_id, *, full: bool = True) -> Execution | None:
             "last_event_hash",
         )
     execution = rows.first()
-    if execution is not None:
+    if execution is not None and hold:
+        hold_row(execution)
+    elif execution is not None:
         track(execution)  # read under the lock: where this write's events link on
     return execution
 
@@ -334,10 +387,22 @@ def _send(func: str, *args) -> None:
     from django_q.conf import Conf
     from django_q.tasks import async_task
 
+    broker = _broker((Conf.ORM, repr(Conf.REDIS), Conf.CLUSTER_NAME))
+
     def send():
-        async_task(func, *args)
+        async_task(func, *args, broker=broker)
 
     if Conf.ORM and not Conf.SYNC:
         send()
     else:
         transaction.on_commit(send)
+
+
+@functools.lru_cache(maxsize=4)
+def _broker(queue_settings: tuple):
+    """One broker per process and queue settings. Left to itself django-q2 makes
+    one per task, and with Redis that is a new connection pool, so a new TCP
+    connection for every wake-up (redis-py's pool is safe across a fork)."""
+    from django_q.brokers import get_broker
+
+    return get_broker()
