@@ -121,7 +121,7 @@ def advance(execution_id) -> None:
     step, outcome = None, None
     for _ in range(MAX_STEPS_PER_CALL):
         with atomic():
-            execution = lock_execution(execution_id)
+            execution = lock_execution(execution_id, hold=True)
             if execution is None:
                 return
             if step is not None:
@@ -132,7 +132,7 @@ def advance(execution_id) -> None:
         with heartbeat(step.task_run_id, step.attempt):
             outcome = steps.run_step(step)
     with atomic():  # a very long flow yields the worker, then goes on
-        execution = lock_execution(execution_id)
+        execution = lock_execution(execution_id, hold=True)
         if execution is not None:
             recording.record(execution, step, outcome)
             enqueue(execution_id)
