@@ -4,9 +4,7 @@ and the signed, retried callbacks on answer, expiry and cancel."""
 import hashlib
 import hmac
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,39 +14,10 @@ from rest_framework.test import APIClient
 from flows import engine, sweeper
 from flows.models import ApprovalRequest, CallbackDelivery, SuspensionToken
 from tests.factories import UserFactory
+from tests.receivers import Receiver
 
 S = SuspensionToken.State
 URL = "/api/approval-requests"
-
-
-class Receiver:
-    """A local callback endpoint: answers with `statuses` in turn (then 200)."""
-
-    def __init__(self, statuses=()):
-        self.statuses = list(statuses)
-        self.received: list[tuple[dict, bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append((dict(self.headers), body))
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}/hooks/signoff"
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture

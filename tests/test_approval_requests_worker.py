@@ -16,7 +16,8 @@ from approvals import requests
 from flows import callbacks
 from flows.models import ApprovalRequest, CallbackDelivery
 from tests.dbutil import database_url
-from tests.test_approval_requests import Receiver, verify
+from tests.receivers import Receiver
+from tests.test_approval_requests import verify
 from tests.worker_support import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

@@ -9,7 +9,8 @@ from django.utils import timezone
 from approvals import notifications
 from approvals.models import Notice, NoticeDelivery
 from flows import engine, sweeper
-from tests.notify_support import ChatReceiver, links_in, people
+from tests.notify_support import links_in, people
+from tests.receivers import ChatReceiver
 
 ASSIGNED = """
 assignees: {users: [bob], groups: [managers]}
