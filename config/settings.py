@@ -192,12 +192,23 @@ def database_config() -> dict:
         config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
         if config["ENGINE"].endswith("sqlite3"):
             config.update(sqlite_options())
+        elif env_bool("SIGNOFF_DB_PREPARED", True):
+            config.setdefault("OPTIONS", {}).update(postgresql_prepared())
         return config
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": VAR_DIR / "signoff.sqlite3",
         **sqlite_options(),
     }
+
+
+def postgresql_prepared() -> dict:
+    """Server-side parameters, and a statement sent a second time on a connection
+    is prepared: PostgreSQL plans the engine's few statement shapes once per
+    connection instead of on every request (half a resume's database time).
+    Off (SIGNOFF_DB_PREPARED=false) behind a pooler that cannot keep prepared
+    statements, such as PgBouncer before 1.21 in transaction mode."""
+    return {"server_side_binding": True, "prepare_threshold": 2}
 
 
 def sqlite_options() -> dict:
