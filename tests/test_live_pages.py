@@ -79,3 +79,31 @@ def test_execution_poll_of_an_invisible_execution_is_404(client, tenant, pause_t
     client.force_login(UserFactory(username="eve", tenants=[tenant]))
     live = reverse("approvals:execution-live", args=[token.execution_id])
     assert client.get(live).status_code == 404
+
+
+def test_execution_poll_sends_the_page_when_a_mail_was_tried_again(
+    client, approver, pause_token
+):
+    from django.utils import timezone
+
+    from approvals.models import Notice, NoticeDelivery
+
+    token = pause_token("assignees: {users: [bob]}")
+    url = reverse("approvals:execution", args=[token.execution_id])
+    client.force_login(approver)
+    version = version_in(client.get(url).content.decode(), "execution-live")
+    live = reverse("approvals:execution-live", args=[token.execution_id])
+    assert client.get(live, {"v": version}).status_code == 204
+    notice = Notice.objects.get(token=token)
+    tries = notice.deliveries.count()
+    NoticeDelivery.objects.create(  # a worker's next try: no event on the trail
+        notice=notice,
+        attempt=tries + 1,
+        at=timezone.now(),
+        ok=False,
+        error="relay down",
+    )
+    changed = client.get(live, {"v": version})
+    assert changed.status_code == 200
+    assert "relay down" in changed.content.decode()
+    assert version_in(changed.content.decode(), "execution-live") != version
