@@ -8,7 +8,7 @@ concurrent approvers are counted one at a time and the execution resumes once.
 
 Every answer is an event of the audit trail: the one that settles the token is
 the token's RESUMED event (engine.consume), an answer that leaves it waiting (a
-partial quorum) is a WAITING -> WAITING event (engine.record_answer).
+partial quorum) is a WAITING -> WAITING event (engine.note_waiting).
 """
 
 from dataclasses import dataclass
@@ -133,7 +133,7 @@ def _count_towards_quorum(user, token, values, decision, channel, shown) -> Outc
             answer=event,
         )
     else:
-        engine.record_answer(token, actor=user, channel=channel, data=event)
+        engine.note_waiting(token, actor=user, channel=channel, data={"answer": event})
     return Outcome(answer, resumed, approvals, token.approvals_required)
 
 

@@ -17,7 +17,6 @@ from approvals import notifications
 from approvals.models import FollowUp
 from flows import engine
 from flows.engine import assignees
-from flows.engine.transitions import audit, lock_execution
 from flows.models import SuspensionToken
 
 S = SuspensionToken.State
@@ -84,7 +83,7 @@ def remind(token_id, due, moment) -> bool:
     while upcoming <= moment:  # a sweeper that was down skips the missed ones
         upcoming += every
     with transaction.atomic():
-        lock_execution(token.execution_id, full=False)
+        engine.lock_execution(token.execution_id, full=False)
         if not FollowUp.objects.filter(pk=token_id, remind_at=due).update(
             remind_at=_before_deadline(token, upcoming)
         ):
@@ -103,7 +102,7 @@ def escalate(token_id, due, moment) -> bool:
     token = SuspensionToken.objects.select_related("execution").get(pk=token_id)
     to = token.options["escalate"]["to"]
     with transaction.atomic():
-        lock_execution(token.execution_id, full=False)
+        engine.lock_execution(token.execution_id, full=False)
         if not FollowUp.objects.filter(pk=token_id, escalate_at=due).update(
             escalate_at=None
         ):
@@ -122,12 +121,4 @@ def escalate(token_id, due, moment) -> bool:
 
 
 def _event(token, name: str, **data) -> None:
-    audit(
-        token.execution_id,
-        SuspensionToken,
-        token.pk,
-        S.WAITING,
-        S.WAITING,
-        channel="timeout",
-        data={"event": name, **data},
-    )
+    engine.note_waiting(token, channel="timeout", data={"event": name, **data})

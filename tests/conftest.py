@@ -3,12 +3,14 @@
 import os
 import textwrap
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from django_q.conf import Conf
 
-from flows import loader
+from flows import engine, loader
 from tests.api_support import client_for, poster, starter
 from tests.dbutil import database_url
 from tests.factories import TenantFactory, UserFactory
@@ -89,6 +91,23 @@ def default_tenant(db):
 @pytest.fixture
 def user(tenant):
     return UserFactory(username="alice", tenants=[tenant])
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """engine.now() under the test's control: `clock.at`, moved by
+    `clock.move(30)` (seconds) or `clock.move(hours=2)`; no sleeping."""
+
+    class Clock:
+        at = timezone.now()
+
+        def move(self, seconds: float = 0, **delta):
+            self.at += timedelta(seconds=seconds, **delta)
+            return self.at
+
+    moved = Clock()
+    monkeypatch.setattr(engine, "now", lambda: moved.at)
+    return moved
 
 
 @pytest.fixture

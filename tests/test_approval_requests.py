@@ -35,19 +35,6 @@ def receiver(settings):
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    class Clock:
-        at = timezone.now()
-
-        def move(self, **delta):
-            self.at += timedelta(**delta)
-
-    clock = Clock()
-    monkeypatch.setattr(engine, "now", lambda: clock.at)
-    return clock
-
-
-@pytest.fixture
 def ask(api, run_on_commit):
     """POST an approval request (approval screen, PT4H unless told); its reply."""
 

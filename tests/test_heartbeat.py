@@ -4,7 +4,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from flows import engine, sweeper
 from flows.engine import heartbeat
@@ -23,22 +22,6 @@ tasks:
     type: Return
     format: after
 """
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """engine.now() under the test's control: clock.move(seconds)."""
-
-    class Clock:
-        at = timezone.now()
-
-        def move(self, seconds: float):
-            self.at += timedelta(seconds=seconds)
-            return self.at
-
-    clock = Clock()
-    monkeypatch.setattr(engine, "now", lambda: clock.at)
-    return clock
 
 
 @pytest.fixture

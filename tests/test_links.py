@@ -6,10 +6,8 @@ import pytest
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from approvals.models import Answer, OneClickLink
-from flows import engine
 from tests.notify_support import links_in, path_of, people
 
 PAUSE = """
@@ -32,16 +30,6 @@ def mailed(pause_token, team):
     token = pause_token(PAUSE, actor=team["alice"])
     paths = {m.to[0].split("@")[0]: path_of(links_in(m)[0]) for m in mail.outbox}
     return token, paths
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    class Clock:
-        at = timezone.now()
-
-    moved = Clock()
-    monkeypatch.setattr(engine, "now", lambda: moved.at)
-    return moved
 
 
 def writes(queries) -> list[str]:

@@ -1,10 +1,7 @@
 """Notifications on pause: who is emailed, what the mail says, chat posts, retries."""
 
-from datetime import timedelta
-
 import pytest
 from django.core import mail
-from django.utils import timezone
 
 from approvals import notifications
 from approvals.models import Notice, NoticeDelivery
@@ -38,19 +35,6 @@ def chat(settings):
     yield start
     for receiver in made:
         receiver.close()
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    class Clock:
-        at = timezone.now()
-
-        def move(self, **delta):
-            self.at += timedelta(**delta)
-
-    moved = Clock()
-    monkeypatch.setattr(engine, "now", lambda: moved.at)
-    return moved
 
 
 def test_a_pause_emails_its_user_and_each_member_of_its_group(pause_token, team):

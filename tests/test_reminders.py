@@ -1,14 +1,11 @@
 """Reminders and escalation, on the sweeper's clock (engine.now moved, no sleeping)."""
 
-from datetime import timedelta
-
 import pytest
 from django.core import mail
-from django.utils import timezone
 
 from approvals import answers
 from approvals.models import FollowUp
-from flows import engine, sweeper
+from flows import sweeper
 from flows.models import ExecutionEvent, SuspensionToken
 from tests.dbutil import in_threads
 from tests.notify_support import people
@@ -26,19 +23,6 @@ escalate: {after: PT3H, to: {users: [bob]}}
 @pytest.fixture
 def team(tenant):
     return people(tenant)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    class Clock:
-        at = timezone.now()
-
-        def move(self, **delta):
-            self.at += timedelta(**delta)
-
-    moved = Clock()
-    monkeypatch.setattr(engine, "now", lambda: moved.at)
-    return moved
 
 
 def told(subject_start: str) -> list[str]:

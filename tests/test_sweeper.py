@@ -13,18 +13,9 @@ from tests.dbutil import in_threads
 
 
 @pytest.fixture
-def clock(monkeypatch, settings):
-    """engine.now() under the test's control; a 3 s sweeper lease."""
+def clock(clock, settings):
+    """The shared clock, with a 3 s sweeper lease."""
     settings.SIGNOFF_SWEEPER_LEASE_SECONDS = 3
-
-    class Clock:
-        at = timezone.now()
-
-        def move(self, seconds: float):
-            self.at += timedelta(seconds=seconds)
-
-    clock = Clock()
-    monkeypatch.setattr(engine, "now", lambda: clock.at)
     return clock
 
 

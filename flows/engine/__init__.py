@@ -52,13 +52,14 @@ from flows.engine.suspensions import (
     expire_due,
     locking,
     next_due,
-    record_answer,
+    note_waiting,
     recover_lost,
     resume,
     token_for,
     wake,
     wake_due,
 )
+from flows.engine.transitions import lock_execution
 
 
 def now():
@@ -87,10 +88,11 @@ __all__ = [
     "consume",
     "expire",
     "expire_due",
+    "lock_execution",
     "locking",
     "next_due",
     "now",
-    "record_answer",
+    "note_waiting",
     "recover_lost",
     "resume",
     "SeveralWaiting",

@@ -175,8 +175,12 @@ def locking(tokens: QuerySet) -> QuerySet:
     return tokens.select_related("execution").select_for_update(of=("execution",))
 
 
-def record_answer(token: SuspensionToken, *, actor, channel: str, data: dict) -> None:
-    """Write an answer that leaves the token waiting (a partial quorum) to the trail."""
+def note_waiting(
+    token: SuspensionToken, *, actor=None, channel: str = "", data: dict
+) -> None:
+    """An event on the trail of a token that stays waiting: an answer towards its
+    quorum, a reminder sent. Locks the execution row (a no-op for a caller that
+    already holds it), so the event links on where the chain really ends."""
     with atomic():
         if lock_execution(token.execution_id, full=False) is None:
             raise NotFound(f"no execution {token.execution_id}")
@@ -188,7 +192,7 @@ def record_answer(token: SuspensionToken, *, actor, channel: str, data: dict) ->
             S.WAITING,
             actor=actor,
             channel=channel,
-            data={"answer": data},
+            data=data,
         )
 
 
