@@ -14,8 +14,13 @@ def inbox_count(request) -> dict:
         return {}
     count = getattr(request, "inbox_count", None)  # the inbox page counted already
     if count is None:
-        count = access.answerable_tokens(user)[:BADGE_CAP].count()
-    return {"inbox_count": count}
+        count = badge_count(user)
+    poll_ms = round(1000 * settings.SIGNOFF_BADGE_POLL_SECONDS)
+    return {"inbox_count": count, "badge_poll_ms": poll_ms}
+
+
+def badge_count(user) -> int:
+    return access.answerable_tokens(user)[:BADGE_CAP].count()
 
 
 def demo(request) -> dict:

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="approvals:inbox"), name="home"),
     path("approvals/", views_inbox.inbox, name="inbox"),
     path("approvals/live", views_inbox.inbox_live, name="inbox-live"),
+    path("approvals/badge", views_inbox.inbox_badge, name="inbox-badge"),
     path("approvals/bulk", views_bulk.bulk_answer, name="bulk"),
     path("approvals/<uuid:token_id>/", views_answer.answer, name="answer"),
     path("l/<uuid:link_id>/<str:secret>/", views_links.link, name="link"),

@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 
-from approvals import access, outcomes, search
+from approvals import access, context_processors, outcomes, search
 from approvals.answers import APPROVING
 from approvals.models import Answer
 from approvals.views import paginate, styled
@@ -71,6 +71,20 @@ def inbox_live(request):
         return HttpResponse(status=204)
     context["live"] = True  # the fragment carries the nav badge out of band
     return render(request, "approvals/includes/inbox_live.html", context)
+
+
+def inbox_badge(request):
+    """The nav badge again when its count changed since `v`, else 204; every page
+    but the inbox polls it (the inbox's own poll carries it). Signed out, 204: a
+    poll never swaps the sign-in page into the navbar."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=204)
+    count = context_processors.badge_count(request.user)
+    if request.GET.get("v") == str(count):
+        return HttpResponse(status=204)
+    request.inbox_count = count  # the context processor reuses it
+    context = {"badge_polls": True}
+    return render(request, "approvals/includes/inbox_badge.html", context)
 
 
 def inbox_context(request, tab=None) -> dict:

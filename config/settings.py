@@ -385,6 +385,8 @@ SIGNOFF_KESTRA_UI_URLS = env_list(
 # Set by `manage.py demo` for its web server: the sign-in page and the inbox say
 # what to try, as whom.
 SIGNOFF_DEMO = env_bool("SIGNOFF_DEMO")
+# How often a page other than the inbox asks whether the nav badge changed.
+SIGNOFF_BADGE_POLL_SECONDS = env_float("SIGNOFF_BADGE_POLL_SECONDS", 30.0)
 # Approval-request callbacks (flows/callbacks.py): retried with exponential backoff
 # from the first delay, capped, for at most the retry window after the first send.
 SIGNOFF_CALLBACK_RETRY_SECONDS = env_float("SIGNOFF_CALLBACK_RETRY_SECONDS", 86400.0)

@@ -107,3 +107,47 @@ def test_execution_poll_sends_the_page_when_a_mail_was_tried_again(
     assert changed.status_code == 200
     assert "relay down" in changed.content.decode()
     assert version_in(changed.content.decode(), "execution-live") != version
+
+
+BADGE = reverse("approvals:inbox-badge")
+
+
+def badge_poll_in(page: str) -> str | None:
+    """The v= of the nav badge's own poll, or None when it does not poll."""
+    badge = re.search(r'<span[^>]*id="inbox-count"[^>]*>', page).group(0)
+    found = re.search(r'hx-get="[^"]*v=(\d+)"', badge)
+    return found.group(1) if found else None
+
+
+def test_the_badge_polls_on_other_pages_and_updates_when_its_count_changes(
+    client, approver, pause_token
+):
+    pause_token("message: first")
+    client.force_login(approver)
+    executions = client.get(reverse("approvals:executions")).content.decode()
+    assert badge_poll_in(executions) == "1"
+    unchanged = client.get(BADGE, {"v": "1"})
+    assert unchanged.status_code == 204 and unchanged.content == b""
+    pause_token("message: second")
+    changed = client.get(BADGE, {"v": "1"})
+    badge = changed.content.decode()
+    assert changed.status_code == 200
+    assert 'id="inbox-count"' in badge and ">2<" in badge
+    assert badge_poll_in(badge) == "2"  # the next poll asks about 2
+    assert "<html" not in badge
+
+
+def test_the_inbox_s_own_poll_carries_the_badge_so_it_does_not_poll_there(
+    client, approver, pause_token
+):
+    pause_token("message: first")
+    client.force_login(approver)
+    waiting = client.get(reverse("approvals:inbox")).content.decode()
+    assert badge_poll_in(waiting) is None
+    started = client.get(reverse("approvals:inbox"), {"tab": "started"})
+    assert badge_poll_in(started.content.decode()) == "1"  # no live rows there
+
+
+def test_a_signed_out_badge_poll_swaps_nothing(client):
+    polled = client.get(BADGE, {"v": "3"})
+    assert polled.status_code == 204 and polled.content == b""

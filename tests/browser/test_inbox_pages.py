@@ -200,3 +200,26 @@ def _shot(name):
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS / f"{name}.png"
+
+
+def test_the_nav_badge_updates_on_its_own_on_other_pages(
+    page, live_server, office, sign_in, screenshot, csp_violations, settings
+):
+    settings.SIGNOFF_BADGE_POLL_SECONDS = 1
+    tenant, manager, employee, flow = office
+    waiting = SuspensionToken.objects.filter(state="WAITING").count()
+    sign_in("manager")
+    page.goto(f"{live_server.url}/executions/")
+    badge = page.locator("#inbox-count")
+    assert badge.inner_text().startswith(str(waiting))
+    page.evaluate("window.notReloaded = true")
+    engine.start_execution(flow, {"who": "Katherine", "amount": 9, "why": "x"})
+    page.locator("#inbox-count", has_text=str(waiting + 1)).wait_for(timeout=10_000)
+    assert page.evaluate("window.notReloaded") is True  # swapped in, not reloaded
+    assert page.locator("#inbox-count").count() == 1
+    screenshot("badge-updated-live-1280")
+    page.set_viewport_size(PHONE)
+    page.reload()
+    assert page.locator("#inbox-count").inner_text().startswith(str(waiting + 1))
+    screenshot("badge-updated-live-390")
+    assert csp_violations == []
