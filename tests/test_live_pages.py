@@ -4,8 +4,10 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from approvals import answers
+from approvals.models import Notice, NoticeDelivery
 from tests.factories import UserFactory
 
 LIVE = reverse("approvals:inbox-live")
@@ -20,6 +22,15 @@ def version_in(page: str, name: str) -> str:
     found = re.search(rf'id="{name}"[^>]*hx-get="[^"]*v=([^"&]+)"', page)
     assert found, f"no polling wrapper {name}"
     return found.group(1)
+
+
+def execution_poll(client, token) -> tuple[str, str]:
+    """The execution page's poll URL and version, checked to answer 204 as is."""
+    page = reverse("approvals:execution", args=[token.execution_id])
+    version = version_in(client.get(page).content.decode(), "execution-live")
+    live = reverse("approvals:execution-live", args=[token.execution_id])
+    assert client.get(live, {"v": version}).status_code == 204
+    return live, version
 
 
 def test_inbox_poll_is_204_until_a_row_changes_then_sends_rows_and_badge(
@@ -59,11 +70,8 @@ def test_execution_poll_is_204_until_an_event_then_the_page(
     client, approver, pause_token, run_on_commit
 ):
     token = pause_token("screen: approval")
-    url = reverse("approvals:execution", args=[token.execution_id])
     client.force_login(approver)
-    version = version_in(client.get(url).content.decode(), "execution-live")
-    live = reverse("approvals:execution-live", args=[token.execution_id])
-    assert client.get(live, {"v": version}).status_code == 204
+    live, version = execution_poll(client, token)
     run_on_commit(
         answers.answer, approver, token, {"decision": "Approved"}, channel="api"
     )
@@ -84,16 +92,9 @@ def test_execution_poll_of_an_invisible_execution_is_404(client, tenant, pause_t
 def test_execution_poll_sends_the_page_when_a_mail_was_tried_again(
     client, approver, pause_token
 ):
-    from django.utils import timezone
-
-    from approvals.models import Notice, NoticeDelivery
-
     token = pause_token("assignees: {users: [bob]}")
-    url = reverse("approvals:execution", args=[token.execution_id])
     client.force_login(approver)
-    version = version_in(client.get(url).content.decode(), "execution-live")
-    live = reverse("approvals:execution-live", args=[token.execution_id])
-    assert client.get(live, {"v": version}).status_code == 204
+    live, version = execution_poll(client, token)
     notice = Notice.objects.get(token=token)
     tries = notice.deliveries.count()
     NoticeDelivery.objects.create(  # a worker's next try: no event on the trail
